@@ -1,0 +1,175 @@
+"""The assessment: what igwatch concludes for one patient (contract §2).
+
+Typed objects for the Python API; :meth:`Assessment.to_dict` gives exactly the JSON of the
+contract. Recommendations are ordered by priority (critical, warning, info), then catalog order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Literal
+
+from igwatch.timeline import DataIssue
+
+Priority = Literal["info", "warning", "critical"]
+MonitoringTest = Literal["ig-panel", "igg-trough", "cd19", "specific-antibodies", "lymphocyte-subsets"]
+
+PRIORITY_RANK: dict[str, int] = {"critical": 0, "warning": 1, "info": 2}
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why a recommendation fired: a stable code and a text with the values and dates."""
+
+    code: str
+    text: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "text": self.text}
+
+
+@dataclass
+class Recommendation:
+    id: str
+    priority: Priority
+    summary: str
+    detail: str
+    reasons: list[Reason]
+    statements: list[str]
+    actions: list[dict[str, Any]] = field(default_factory=list)
+    title: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "priority": self.priority,
+            "summary": self.summary,
+            "detail": self.detail,
+            "reasons": [reason.to_dict() for reason in self.reasons],
+            "statements": list(self.statements),
+            "actions": list(self.actions),
+        }
+
+
+@dataclass(frozen=True)
+class MonitoringEntry:
+    test: MonitoringTest
+    due: date
+    overdue: bool
+    last_done: date | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "test": self.test,
+            "due": self.due.isoformat(),
+            "overdue": self.overdue,
+            "last_done": self.last_done.isoformat() if self.last_done else None,
+        }
+
+
+@dataclass(frozen=True)
+class IvigDose:
+    g_per_kg: float
+    dose_g_exact: float | None
+    dose_g: int | None
+    interval_weeks: int
+    alternative_interval_weeks: int
+
+
+@dataclass(frozen=True)
+class ScigDose:
+    conversion_factor: float
+    weekly_g: int | None
+    biweekly_g: int | None
+
+
+@dataclass(frozen=True)
+class Titration:
+    increased_dose_g: int | None
+    same_dose_interval_weeks: int | None
+
+
+@dataclass(frozen=True)
+class DoseBlock:
+    """Clinical-spec §6. Gram fields are ``None`` without a usable weight."""
+
+    weight_kg: float | None
+    weight_basis: Literal["actual", "adjusted", "none"]
+    ivig: IvigDose
+    scig: ScigDose
+    trough_target_mg_dl: tuple[float, float]
+    titration: Titration | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "weight_kg": self.weight_kg,
+            "weight_basis": self.weight_basis,
+            "ivig": {
+                "g_per_kg": self.ivig.g_per_kg,
+                "dose_g_exact": self.ivig.dose_g_exact,
+                "dose_g": self.ivig.dose_g,
+                "interval_weeks": self.ivig.interval_weeks,
+                "alternative_interval_weeks": self.ivig.alternative_interval_weeks,
+            },
+            "scig": {
+                "conversion_factor": self.scig.conversion_factor,
+                "weekly_g": self.scig.weekly_g,
+                "biweekly_g": self.scig.biweekly_g,
+            },
+            "trough_target_mg_dl": [_plain_number(v) for v in self.trough_target_mg_dl],
+            "titration": None
+            if self.titration is None
+            else {
+                "increased_dose_g": self.titration.increased_dose_g,
+                "same_dose_interval_weeks": self.titration.same_dose_interval_weeks,
+            },
+        }
+
+
+@dataclass
+class Assessment:
+    patient_id: str
+    as_of: date
+    profile: str
+    applicable: bool
+    applicable_reason: str | None
+    populations: list[str]
+    facts: dict[str, Any]
+    recommendations: list[Recommendation]
+    monitoring: list[MonitoringEntry]
+    dosing: DoseBlock | None
+    data_issues: list[DataIssue]
+    bottom_line: str = ""
+
+    def recommendation(self, recommendation_id: str) -> Recommendation | None:
+        """The fired recommendation with this id, if any."""
+        return next((r for r in self.recommendations if r.id == recommendation_id), None)
+
+    @property
+    def recommendation_ids(self) -> list[str]:
+        return [r.id for r in self.recommendations]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "patient_id": self.patient_id,
+            "as_of": self.as_of.isoformat(),
+            "profile": self.profile,
+            "applicable": self.applicable,
+            "applicable_reason": self.applicable_reason,
+            "populations": list(self.populations),
+            "bottom_line": self.bottom_line,
+            "facts": self.facts,
+            "recommendations": [r.to_dict() for r in self.recommendations],
+            "monitoring": [m.to_dict() for m in self.monitoring],
+            "dosing": self.dosing.to_dict() if self.dosing else None,
+            "data_issues": [
+                {"severity": i.severity, "code": i.code, "message": i.message, "resource": i.resource}
+                for i in self.data_issues
+            ],
+        }
+
+
+def _plain_number(value: float) -> float | int:
+    """600.0 → 600 in JSON, so whole-number thresholds read as they were written."""
+    return int(value) if float(value).is_integer() else value

@@ -1,0 +1,1112 @@
+"""Derived facts F1–F11 (clinical-spec §4): computed once per assessment, named, with sources.
+
+Every function here is pure: a Timeline, the ``as_of`` date and the profile in, facts out. Records
+dated after ``as_of`` are left out. Problems found on the way become data issues (§7).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, fields, is_dataclass
+from datetime import date
+from typing import Any, Literal
+
+from igwatch.dates import add_days, add_months, age_in_years, within_last_months
+from igwatch.knowledge.profile import Profile
+from igwatch.timeline import (
+    LabKind,
+    DataIssue,
+    Diagnosis,
+    Infection,
+    LabResult,
+    MedicationRecord,
+    Timeline,
+    Vaccination,
+)
+
+ExposureStatus = Literal["current", "starting", "discontinued", "none"]
+BCellStatus = Literal[
+    "not-exposed", "not-exposed-yet", "presumed-depleted", "repleted", "not-repleted", "unknown"
+]
+IgState = Literal["low", "not-low", "unknown"]
+ResponseStatus = Literal["impaired", "normal", "not-assessable", "not-assessed"]
+IgmDeficiency = Literal["confirmed", "suspected", "none"]
+
+STATUS_RANK: dict[str, int] = {"current": 3, "starting": 2, "discontinued": 1, "none": 0}
+IGNORED_MEDICATION_STATUSES = frozenset({"entered-in-error", "not-taken", "not-done"})
+STOPPED_STATUSES = frozenset({"stopped", "completed", "cancelled"})
+IGNORED_VERIFICATION = frozenset({"refuted", "entered-in-error"})
+ACTIVE_CLINICAL = frozenset({"active", "recurrence", "relapse"})
+ANTI_CD20_AGENTS = ("ofatumumab", "ocrelizumab", "rituximab", "ublituximab")
+COMPLETE_PANEL_SPAN_DAYS = 7
+IV_TROUGH_EXCLUSION_DAYS = 7
+DEFAULT_IGRT_INTERVAL_DAYS = {"IV": 28, "SC": 7}
+IGRT_GRACE_DAYS = 28
+
+
+# --------------------------------------------------------------------------- F1, F5, F6: courses
+
+
+@dataclass(frozen=True)
+class Course:
+    """A therapy classified by F1's rules (also used for Ig replacement and prophylaxis)."""
+
+    status: ExposureStatus
+    start: date | None = None
+    stop: date | None = None
+    stop_unknown: bool = False
+    last_administration: date | None = None
+    sources: tuple[str, ...] = ()
+    planned_start: date | None = None
+
+
+def _is_planned(record: MedicationRecord) -> bool:
+    status = (record.status or "").lower()
+    if record.resource_type == "MedicationStatement":
+        return status == "intended"
+    if record.resource_type == "MedicationRequest":
+        return status == "draft" or (record.intent or "").lower() in ("plan", "proposal")
+    return False
+
+
+def classify_course(
+    records: Iterable[MedicationRecord],
+    as_of: date,
+    interval_days: Callable[[MedicationRecord], float],
+    grace_days: float,
+    issues: list[DataIssue],
+    what: str,
+) -> Course:
+    """F1: each record is ignored, starting, current or past; the course is the most active."""
+    current: list[MedicationRecord] = []
+    past: list[tuple[MedicationRecord, date | None]] = []
+    planned: list[MedicationRecord] = []
+    administrations: list[date] = []
+    for record in records:
+        status = (record.status or "").lower()
+        if status in IGNORED_MEDICATION_STATUSES:
+            continue
+        if record.resource_type == "MedicationRequest" and status == "cancelled":
+            continue  # a cancelled request: only its administrations (separate records) count
+        if record.is_administration:
+            if record.start is None:
+                issues.append(
+                    DataIssue(
+                        "warning", "therapy-undated", f"{what} administration without a date", record.id
+                    )
+                )
+                continue
+            if record.start > as_of:
+                continue
+            administrations.append(record.start)
+            if (as_of - record.start).days <= interval_days(record) + grace_days:
+                current.append(record)
+            else:
+                past.append((record, record.start))
+            continue
+        if _is_planned(record):
+            planned.append(record)
+            continue
+        begin = record.start or record.authored
+        if begin is not None and begin > as_of:
+            continue
+        if begin is None and record.end is None:
+            issues.append(DataIssue("warning", "therapy-undated", f"{what} record without dates", record.id))
+        if status in STOPPED_STATUSES and not (record.end is not None and record.end > as_of):
+            past.append((record, record.end or begin))
+        else:
+            current.append(record)
+
+    exposure = current + [record for record, _ in past]
+    starts = [d for d in (r.start or r.authored for r in exposure) if d is not None]
+    start = min(starts) if starts else None
+    last_admin = max(administrations) if administrations else None
+    sources = tuple(r.id for r in exposure + planned)
+    if current:
+        return Course("current", start, None, False, last_admin, sources)
+    if past:
+        ends = [end for _, end in past]
+        stop_unknown = any(end is None for end in ends)
+        stop = None if stop_unknown else max(end for end in ends if end is not None)
+        return Course("discontinued", start, stop, stop_unknown, last_admin, sources)
+    if planned:
+        planned_starts = [r.start for r in planned if r.start is not None]
+        planned_start = min(planned_starts) if planned_starts else as_of
+        return Course("starting", None, None, False, None, sources, planned_start)
+    return Course("none")
+
+
+@dataclass(frozen=True)
+class AgentExposure:
+    agent: str
+    course: Course
+
+
+@dataclass(frozen=True)
+class AntiCD20Exposure:
+    """F1 for the patient: the most active status over the agents."""
+
+    status: ExposureStatus
+    agents: tuple[AgentExposure, ...]
+    primary_agent: str | None
+    first_exposure: date | None
+    stop: date | None
+    stop_unknown: bool
+    ofatumumab: ExposureStatus
+    ever_b_cell_depleted: bool
+    first_b_cell_depletion: date | None
+
+    @property
+    def exposed(self) -> bool:
+        """On therapy now or in the past (not merely planned)."""
+        return any(a.course.status in ("current", "discontinued") for a in self.agents)
+
+    @property
+    def baseline_reference(self) -> date | None:
+        """The date a baseline panel must precede: the new agent's start while starting."""
+        if self.status == "starting":
+            planned = [a.course.planned_start for a in self.agents if a.course.status == "starting"]
+            return min(d for d in planned if d is not None) if planned else None
+        return self.first_exposure
+
+
+def anti_cd20_exposure(
+    timeline: Timeline, as_of: date, profile: Profile, issues: list[DataIssue]
+) -> AntiCD20Exposure:
+    by_agent: dict[str, list[MedicationRecord]] = {}
+    depleting: list[MedicationRecord] = []
+    for record in timeline.medications:
+        if record.category == "anti-cd20":
+            by_agent.setdefault(record.agent, []).append(record)
+        elif record.category == "other-b-cell-depleting":
+            depleting.append(record)
+    agents: list[AgentExposure] = []
+    for agent in sorted(by_agent):
+        interval_days = profile.anti_cd20_interval_for(agent) * 7
+        course = classify_course(
+            by_agent[agent],
+            as_of,
+            lambda _record, days=interval_days: days,  # type: ignore[misc]
+            profile.anti_cd20_grace_weeks * 7,
+            issues,
+            agent,
+        )
+        if course.status != "none":
+            agents.append(AgentExposure(agent, course))
+    other_course = classify_course(
+        depleting,
+        as_of,
+        lambda _r: profile.anti_cd20_interval_weeks["default"] * 7,
+        profile.anti_cd20_grace_weeks * 7,
+        [],
+        "B-cell-depleting agent",
+    )
+    status: ExposureStatus = "none"
+    primary: str | None = None
+    for exposure in agents:
+        if STATUS_RANK[exposure.course.status] > STATUS_RANK[status]:
+            status, primary = exposure.course.status, exposure.agent
+    exposed = [a.course for a in agents if a.course.status in ("current", "discontinued")]
+    starts = [c.start for c in exposed if c.start is not None]
+    first = min(starts) if starts else None
+    stopped = [a.course for a in agents if a.course.status == "discontinued"]
+    stop_unknown = any(c.stop_unknown for c in stopped)
+    stop = None if stop_unknown or not stopped else max(c.stop for c in stopped if c.stop is not None)
+    ever_depleted = bool(exposed) or other_course.status in ("current", "discontinued")
+    depletion_starts = starts + ([other_course.start] if other_course.start else [])
+    ofa: ExposureStatus = next((a.course.status for a in agents if a.agent == "ofatumumab"), "none")
+    return AntiCD20Exposure(
+        status=status,
+        agents=tuple(agents),
+        primary_agent=primary,
+        first_exposure=first,
+        stop=stop if status == "discontinued" else None,
+        stop_unknown=stop_unknown if status == "discontinued" else False,
+        ofatumumab=ofa,
+        ever_b_cell_depleted=ever_depleted,
+        first_b_cell_depletion=min(depletion_starts) if depletion_starts else None,
+    )
+
+
+# --------------------------------------------------------------------------- F2 B cells
+
+
+@dataclass(frozen=True)
+class BCells:
+    status: BCellStatus
+    latest_cd19: float | None = None
+    latest_cd19_date: date | None = None
+    threshold: float | None = None
+    source: str | None = None
+
+    @property
+    def repleted(self) -> bool:
+        return self.status == "repleted"
+
+
+def _at_or_above(lab: LabResult, limit: float) -> bool | None:
+    """Is the result at or above ``limit``? ``None`` when a comparator leaves it undecided."""
+    if lab.comparator in ("<", "<="):
+        return False if lab.value <= limit else None
+    if lab.comparator in (">", ">="):
+        return True if lab.value >= limit else None
+    return lab.value >= limit
+
+
+def b_cells(timeline: Timeline, as_of: date, profile: Profile, exposure: AntiCD20Exposure) -> BCells:
+    if exposure.status == "current":
+        return BCells("presumed-depleted")
+    stopped_agents = [a for a in exposure.agents if a.course.status == "discontinued"]
+    if not stopped_agents:
+        return BCells("not-exposed-yet" if exposure.status == "starting" else "not-exposed")
+    stop_unknown = any(a.course.stop_unknown for a in stopped_agents)
+    stop = None if stop_unknown else max(a.course.stop for a in stopped_agents if a.course.stop is not None)
+    if stop is None:
+        return BCells("unknown")
+    after = [lab for lab in timeline.labs_of("cd19-absolute") if stop < lab.date <= as_of]
+    if not after:
+        return BCells("unknown")
+    latest = max(after, key=lambda lab: (lab.date, -lab.value))
+    limit = latest.reference_low if latest.reference_low is not None else profile.bcell_repletion_cd19_per_ul
+    decided = _at_or_above(latest, limit)
+    status: BCellStatus = "unknown" if decided is None else ("repleted" if decided else "not-repleted")
+    return BCells(status, latest.value, latest.date, limit, latest.id)
+
+
+def repletion_documented_by(timeline: Timeline, profile: Profile, after: date, on_or_before: date) -> bool:
+    """Is there a CD19 count at/above its limit dated in (after, on_or_before]?"""
+    for lab in timeline.labs_of("cd19-absolute"):
+        if after < lab.date <= on_or_before:
+            limit = (
+                lab.reference_low if lab.reference_low is not None else profile.bcell_repletion_cd19_per_ul
+            )
+            if _at_or_above(lab, limit):
+                return True
+    return False
+
+
+# --------------------------------------------------------------------------- F3 immunoglobulins
+
+
+@dataclass(frozen=True)
+class Immunoglobulin:
+    kind: str
+    state: IgState
+    value: float | None = None
+    comparator: str | None = None
+    date: date | None = None
+    limit: float | None = None
+    limit_from: str | None = None
+    stale: bool = False
+    source: str | None = None
+
+    @property
+    def trigger_state(self) -> IgState:
+        """What the rules use: a result older than the profile allows counts as unknown."""
+        return "unknown" if self.stale else self.state
+
+    @property
+    def low(self) -> bool:
+        return self.trigger_state == "low"
+
+    @property
+    def not_low(self) -> bool:
+        return self.trigger_state == "not-low"
+
+    @property
+    def known(self) -> bool:
+        return self.trigger_state != "unknown"
+
+    def display(self) -> str:
+        if self.value is None:
+            return "not measured"
+        comparator = self.comparator or ""
+        return f"{comparator}{self.value:g} mg/dL ({self.date.isoformat() if self.date else 'undated'})"
+
+
+def _below(value: float, comparator: str | None, limit: float) -> bool | None:
+    """Is the value below ``limit``? A comparator counts only when it decides."""
+    if comparator == "<":
+        return True if value <= limit else None
+    if comparator == "<=":
+        return True if value < limit else None
+    if comparator in (">", ">="):
+        return False if value >= limit else None
+    return value < limit
+
+
+def latest_result(labs: Iterable[LabResult], as_of: date) -> LabResult | None:
+    """The latest result on or before ``as_of``; several on one date: the lowest."""
+    usable = [lab for lab in labs if lab.date <= as_of]
+    if not usable:
+        return None
+    latest_date = max(lab.date for lab in usable)
+    return min((lab for lab in usable if lab.date == latest_date), key=lambda lab: lab.value)
+
+
+def immunoglobulin(
+    timeline: Timeline, kind: LabKind, as_of: date, profile: Profile, issues: list[DataIssue]
+) -> Immunoglobulin:
+    lab = latest_result(timeline.labs_of(kind), as_of)
+    if lab is None:
+        return Immunoglobulin(kind, "unknown")
+    stale = lab.date < add_months(as_of, -profile.ig_result_max_age_months)
+    if lab.reference_low is not None:
+        limit, limit_from = lab.reference_low, "reference range"
+    else:
+        birth = timeline.patient.birth_date
+        if birth is not None and age_in_years(birth, lab.date) < 18:
+            issues.append(
+                DataIssue(
+                    "warning",
+                    "pediatric-no-reference-range",
+                    f"{kind.upper()} of a patient under 18 has no reference range; adult limits do not apply",
+                    lab.id,
+                )
+            )
+            return Immunoglobulin(
+                kind, "unknown", lab.value, lab.comparator, lab.date, None, None, stale, lab.id
+            )
+        limit = getattr(profile, f"{kind}_lln_mg_dl")
+        limit_from = "profile"
+    below = _below(lab.value, lab.comparator, limit)
+    state: IgState = "unknown" if below is None else ("low" if below else "not-low")
+    return Immunoglobulin(kind, state, lab.value, lab.comparator, lab.date, limit, limit_from, stale, lab.id)
+
+
+def igg_severe(igg: Immunoglobulin, profile: Profile) -> bool:
+    """Severe IgG: below the replacement threshold (K-8b), on a usable recent result."""
+    if igg.value is None or igg.stale:
+        return False
+    return _below(igg.value, igg.comparator, profile.igg_replacement_threshold_mg_dl) is True
+
+
+def last_complete_panel(timeline: Timeline, as_of: date) -> date | None:
+    """Latest date on which IgG, IgM and IgA all fall within 7 days of each other (F3)."""
+    dates = {
+        kind: sorted({lab.date for lab in timeline.labs_of(kind) if lab.date <= as_of})
+        for kind in ("igg", "igm", "iga")
+    }
+    candidates = sorted(set(dates["igg"]) | set(dates["igm"]) | set(dates["iga"]), reverse=True)
+    for end in candidates:
+        start = add_days(end, -COMPLETE_PANEL_SPAN_DAYS)
+        if all(any(start <= d <= end for d in dates[kind]) for kind in dates):
+            return end
+    return None
+
+
+# --------------------------------------------------------------------------- F4 infections
+
+
+@dataclass(frozen=True)
+class Episode:
+    """One illness: infection records less than ``episode_merge_days`` apart, or sharing an encounter."""
+
+    id: str
+    records: tuple[str, ...]
+    display: str
+    onset: date
+    abatement: date | None
+    bacterial: bool
+    documented_bacterial: bool
+    encapsulated: bool
+    organisms: tuple[str, ...]
+    severe: bool
+    life_threatening: bool
+    opportunistic: bool
+    antibiotic_refractory: bool
+    active: bool
+    inpatient: bool
+
+    def describe(self) -> str:
+        tags = [
+            t
+            for t, on in (
+                ("life-threatening", self.life_threatening),
+                ("severe", self.severe and not self.life_threatening),
+                ("encapsulated", self.encapsulated),
+                ("bacterial", self.bacterial and not self.encapsulated),
+                ("active", self.active),
+            )
+            if on
+        ]
+        return f"{self.display} ({self.onset.isoformat()}{', ' + ', '.join(tags) if tags else ''})"
+
+
+def _record_active(record: Infection, as_of: date, profile: Profile) -> tuple[bool, bool]:
+    """(active, unresolved-but-stale) for one infection record."""
+    unresolved = (record.clinical_status or "").lower() in ACTIVE_CLINICAL and (
+        record.abatement is None or record.abatement > as_of
+    )
+    if not unresolved or record.date is None:
+        return False, False
+    recent = (as_of - record.date).days <= profile.active_infection_max_days
+    return recent, not recent
+
+
+def _onset(record: Infection) -> date:
+    """The counting date of a record already known to have one."""
+    assert record.date is not None
+    return record.date
+
+
+def _antibiotic_courses_by_condition(timeline: Timeline) -> dict[str, set[str]]:
+    named: dict[str, set[str]] = {}
+    for record in timeline.medications:
+        if record.category != "antibiotic" or (record.status or "").lower() in IGNORED_MEDICATION_STATUSES:
+            continue
+        for reference in record.reason_references:
+            named.setdefault(reference, set()).add(record.agent)
+    return named
+
+
+def infection_episodes(
+    timeline: Timeline, as_of: date, profile: Profile, issues: list[DataIssue]
+) -> list[Episode]:
+    records: list[Infection] = []
+    for record in timeline.infections:
+        if (record.verification_status or "").lower() in IGNORED_VERIFICATION or record.date is None:
+            continue
+        if record.date > as_of:
+            continue
+        _, stale = _record_active(record, as_of, profile)
+        if stale:
+            issues.append(
+                DataIssue(
+                    "warning",
+                    "infection-unresolved-stale",
+                    f"infection recorded as active since {record.date.isoformat()}, more than "
+                    f"{profile.active_infection_max_days} days ago: verify whether it has resolved",
+                    record.id,
+                )
+            )
+        if within_last_months(record.date, as_of, profile.infection_window_months):
+            records.append(record)
+    records.sort(key=lambda r: (_onset(r), r.id))
+
+    # Union-find: chained onsets less than episode_merge_days apart, or a shared encounter.
+    parent = list(range(len(records)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    def union(i: int, j: int) -> None:
+        parent[find(i)] = find(j)
+
+    for i in range(1, len(records)):
+        if (_onset(records[i]) - _onset(records[i - 1])).days < profile.episode_merge_days:
+            union(i, i - 1)
+    by_encounter: dict[str, int] = {}
+    for i, record in enumerate(records):
+        if record.encounter:
+            if record.encounter in by_encounter:
+                union(i, by_encounter[record.encounter])
+            else:
+                by_encounter[record.encounter] = i
+
+    groups: dict[int, list[Infection]] = {}
+    for i, record in enumerate(records):
+        groups.setdefault(find(i), []).append(record)
+
+    named = _antibiotic_courses_by_condition(timeline)
+    encapsulated_set = set(profile.encapsulated_organisms)
+    episodes: list[Episode] = []
+    for group in groups.values():
+        ids = tuple(r.id for r in group)
+        organisms = sorted({o for r in group for o in r.organisms})
+        documented = any(r.bacterial_organism or "bacterial-infection" in r.concepts for r in group)
+        agents = set().union(*(named.get(i, set()) for i in ids))
+        abatements = [r.abatement for r in group if r.abatement is not None]
+        episodes.append(
+            Episode(
+                id=ids[0],
+                records=ids,
+                display=group[0].display or "infection",
+                onset=min(_onset(r) for r in group),
+                abatement=max(abatements) if abatements else None,
+                bacterial=documented or bool(agents),
+                documented_bacterial=documented,
+                encapsulated=bool(encapsulated_set.intersection(organisms)),
+                organisms=tuple(organisms),
+                severe=any(
+                    r.severity in ("severe", "life-threatening")
+                    or r.inpatient
+                    or "severe-by-nature" in r.concepts
+                    for r in group
+                ),
+                life_threatening=any(
+                    r.severity == "life-threatening" or "life-threatening-by-nature" in r.concepts
+                    for r in group
+                ),
+                opportunistic=any(
+                    "opportunistic-infection" in r.concepts and r.severity != "mild" for r in group
+                ),
+                antibiotic_refractory=documented
+                and (any(r.antibiotic_response_insufficient for r in group) or len(agents) >= 2),
+                active=any(_record_active(r, as_of, profile)[0] for r in group),
+                inpatient=any(r.inpatient for r in group),
+            )
+        )
+    episodes.sort(key=lambda e: (e.onset, e.id))
+    return episodes
+
+
+# --------------------------------------------------------------------------- F5 Ig replacement
+
+
+@dataclass(frozen=True)
+class IgReplacement:
+    status: ExposureStatus
+    route: str | None = None
+    start: date | None = None
+    stop: date | None = None
+    dose_g: float | None = None
+    interval_days: float | None = None
+    last_administration: date | None = None
+    episodes_on_igrt: tuple[str, ...] = ()
+    latest_trough: float | None = None
+    latest_trough_date: date | None = None
+    latest_trough_source: str | None = None
+    latest_igg_since_start: date | None = None
+    immunomodulatory_records: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+
+    @property
+    def current(self) -> bool:
+        return self.status == "current"
+
+
+def _igrt_interval(record: MedicationRecord) -> float:
+    if record.interval_days:
+        return record.interval_days
+    return DEFAULT_IGRT_INTERVAL_DAYS.get(record.route or "IV", 28)
+
+
+def ig_replacement(
+    timeline: Timeline,
+    as_of: date,
+    profile: Profile,
+    weight_kg: float | None,
+    episodes: list[Episode],
+    issues: list[DataIssue],
+) -> IgReplacement:
+    replacement: list[MedicationRecord] = []
+    immunomodulatory: list[str] = []
+    for record in timeline.medications:
+        if record.category != "immune-globulin":
+            continue
+        if weight_kg and record.dose_g:
+            per_4_weeks = record.dose_g / weight_kg * (28 / _igrt_interval(record))
+            if per_4_weeks > profile.igrt_max_g_per_kg_per_4_weeks:
+                immunomodulatory.append(record.id)
+                continue
+        replacement.append(record)
+    course = classify_course(replacement, as_of, _igrt_interval, IGRT_GRACE_DAYS, issues, "Ig replacement")
+    if course.status in ("none", "starting"):
+        return IgReplacement(
+            course.status, immunomodulatory_records=tuple(immunomodulatory), sources=course.sources
+        )
+    used = [r for r in replacement if r.id in course.sources]
+    dated = sorted(used, key=lambda r: r.start or r.authored or date.min)
+    route = next((r.route for r in reversed(dated) if r.route), None)
+    dose = next((r.dose_g for r in reversed(dated) if r.dose_g), None)
+    interval = next((r.interval_days for r in reversed(dated) if r.interval_days), None)
+    start = course.start
+    end = course.stop if course.status == "discontinued" else as_of
+    on_igrt: tuple[str, ...] = ()
+    latest_trough: LabResult | None = None
+    latest_igg_since_start: date | None = None
+    if start is not None:
+        effect_from = add_days(start, profile.igrt_effect_days)
+        on_igrt = tuple(e.id for e in episodes if effect_from <= e.onset <= (end or as_of))
+        iv_admins = [
+            r.start for r in used if r.is_administration and r.start and (r.route or route or "IV") == "IV"
+        ]
+        igg_since = [lab for lab in timeline.labs_of("igg") if start <= lab.date <= as_of]
+        latest_igg_since_start = max((lab.date for lab in igg_since), default=None)
+        troughs = [
+            lab
+            for lab in igg_since
+            if (lab.date - start).days >= profile.trough_min_days_after_start
+            # drawn on the infusion day counts (drawn before the dose); 1-7 days after does not
+            and not any(0 < (lab.date - d).days <= IV_TROUGH_EXCLUSION_DAYS for d in iv_admins if d)
+        ]
+        latest_trough = latest_result(troughs, as_of)
+    return IgReplacement(
+        status=course.status,
+        route=route,
+        start=start,
+        stop=course.stop,
+        dose_g=dose,
+        interval_days=interval,
+        last_administration=course.last_administration,
+        episodes_on_igrt=on_igrt,
+        latest_trough=latest_trough.value if latest_trough else None,
+        latest_trough_date=latest_trough.date if latest_trough else None,
+        latest_trough_source=latest_trough.id if latest_trough else None,
+        latest_igg_since_start=latest_igg_since_start,
+        immunomodulatory_records=tuple(immunomodulatory),
+        sources=course.sources,
+    )
+
+
+# --------------------------------------------------------------------------- F6 prophylaxis
+
+
+@dataclass(frozen=True)
+class Prophylaxis:
+    status: ExposureStatus
+    failed: bool = False
+    episodes_during: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+
+    @property
+    def current(self) -> bool:
+        return self.status == "current"
+
+
+def _is_prophylactic(record: MedicationRecord, as_of: date, profile: Profile) -> bool:
+    if any("prophyla" in text.lower() for text in record.reason_texts):
+        return True
+    if record.reason_references or record.start is None or record.is_administration:
+        return False
+    return ((record.end or as_of) - record.start).days >= profile.prophylaxis_min_days
+
+
+def prophylaxis(timeline: Timeline, as_of: date, profile: Profile, episodes: list[Episode]) -> Prophylaxis:
+    records = [
+        r for r in timeline.medications if r.category == "antibiotic" and _is_prophylactic(r, as_of, profile)
+    ]
+    course = classify_course(records, as_of, lambda _r: 1, 0, [], "prophylaxis")
+    if course.status in ("none", "starting"):
+        return Prophylaxis(course.status, sources=course.sources)
+    used = [r for r in records if r.id in course.sources and r.start is not None]
+    spans = [(r.start, r.end or as_of) for r in used]
+    during = tuple(e.id for e in episodes if any(s <= e.onset <= t for s, t in spans if s is not None))
+    severe = any(e.severe for e in episodes if e.id in during)
+    failed = len(during) >= profile.prophylaxis_failure_episodes or severe
+    return Prophylaxis(course.status, failed, during, course.sources)
+
+
+# --------------------------------------------------------------------------- F7 specific antibodies
+
+
+@dataclass(frozen=True)
+class SpecificAntibodyResponse:
+    status: ResponseStatus
+    set_date: date | None = None
+    protective: int = 0
+    serotypes: int = 0
+    vaccination_date: date | None = None
+    why: str = ""
+    sources: tuple[str, ...] = ()
+
+
+def specific_antibody_response(
+    timeline: Timeline, as_of: date, profile: Profile, igrt: IgReplacement, issues: list[DataIssue]
+) -> SpecificAntibodyResponse:
+    diagnosis = next(
+        (d for d in _valid_diagnoses(timeline, as_of) if d.concept == "specific-antibody-deficiency"), None
+    )
+    if diagnosis is not None:
+        return SpecificAntibodyResponse(
+            "impaired", why="specific antibody deficiency diagnosed", sources=(diagnosis.id,)
+        )
+    results = [lab for lab in timeline.labs_of("pneumococcal-serotype") if lab.date <= as_of]
+    if not results:
+        return SpecificAntibodyResponse("not-assessed")
+    set_date = max(lab.date for lab in results)
+    latest_set = [lab for lab in results if lab.date == set_date]
+    ids = tuple(lab.id for lab in latest_set)
+    low_days, high_days = profile.pneumococcal_response_window_days
+    vaccinations = [
+        v
+        for v in timeline.vaccinations
+        if v.pneumococcal_polysaccharide
+        and not v.ordered
+        and v.date is not None
+        and (v.status or "completed").lower() not in ("entered-in-error", "not-done")
+        and low_days <= (set_date - v.date).days <= high_days
+    ]
+    if not vaccinations:
+        issues.append(
+            DataIssue(
+                "info",
+                "pneumococcal-not-assessable",
+                f"pneumococcal serotype titres of {set_date.isoformat()} have no polysaccharide vaccination "
+                f"{low_days}-{high_days} days before them: they cannot judge a response",
+                ids[0],
+            )
+        )
+        return SpecificAntibodyResponse(
+            "not-assessable", set_date, why="no qualifying vaccination", sources=ids
+        )
+    passive_from = add_days(set_date, -profile.passive_antibody_days)
+    igrt_recent = igrt.status != "none" and (
+        (
+            igrt.start is not None
+            and igrt.start <= set_date
+            and (igrt.stop is None or igrt.stop >= passive_from)
+        )
+        or (igrt.last_administration is not None and passive_from <= igrt.last_administration <= set_date)
+    )
+    vaccination = max(vaccinations, key=lambda v: v.date or date.min)
+    if igrt_recent:
+        issues.append(
+            DataIssue(
+                "info",
+                "pneumococcal-not-assessable",
+                f"pneumococcal titres of {set_date.isoformat()} were drawn within {profile.passive_antibody_days} "
+                "days of Ig replacement: passively transferred antibodies",
+                ids[0],
+            )
+        )
+        return SpecificAntibodyResponse(
+            "not-assessable",
+            set_date,
+            vaccination_date=vaccination.date,
+            why="within the passive-antibody period of Ig replacement",
+            sources=ids,
+        )
+    protective = sum(
+        1 for lab in latest_set if _at_or_above(lab, profile.pneumococcal_protective_ug_ml) is True
+    )
+    fraction = protective / len(latest_set)
+    status: ResponseStatus = "impaired" if fraction < profile.pneumococcal_protective_fraction else "normal"
+    return SpecificAntibodyResponse(
+        status, set_date, protective, len(latest_set), vaccination.date, sources=(*ids, vaccination.id)
+    )
+
+
+# --------------------------------------------------------------------------- F8, F9 diagnoses
+
+
+def _valid_diagnoses(timeline: Timeline, as_of: date) -> list[Diagnosis]:
+    return [
+        d
+        for d in timeline.diagnoses
+        if (d.verification_status or "").lower() not in IGNORED_VERIFICATION
+        and (d.date is None or d.date <= as_of)
+    ]
+
+
+@dataclass(frozen=True)
+class IgmDeficiencyFact:
+    status: IgmDeficiency
+    why: str = ""
+    sources: tuple[str, ...] = ()
+
+
+def igm_deficiency(
+    timeline: Timeline,
+    as_of: date,
+    exposure: AntiCD20Exposure,
+    igg: Immunoglobulin,
+    igm: Immunoglobulin,
+    iga: Immunoglobulin,
+) -> IgmDeficiencyFact:
+    diagnoses = [d for d in _valid_diagnoses(timeline, as_of) if d.concept == "selective-igm-deficiency"]
+    if exposure.ever_b_cell_depleted:
+        first = exposure.first_b_cell_depletion
+        counted = [d for d in diagnoses if d.date is not None and first is not None and d.date < first]
+        if counted:
+            return IgmDeficiencyFact(
+                "confirmed",
+                "diagnosis recorded before the first B-cell-depleting therapy",
+                tuple(d.id for d in counted),
+            )
+        return IgmDeficiencyFact(
+            "none",
+            "exposed to B-cell-depleting therapy"
+            + ("; the IgM deficiency diagnosis does not predate it" if diagnoses else ""),
+        )
+    if diagnoses:
+        return IgmDeficiencyFact("confirmed", "diagnosis recorded", tuple(d.id for d in diagnoses))
+    if igm.low and not igg.low and not iga.low:
+        return IgmDeficiencyFact(
+            "suspected",
+            "isolated low IgM, no diagnosis, never B-cell depleted",
+            tuple(s for s in (igm.source,) if s),
+        )
+    return IgmDeficiencyFact("none")
+
+
+def autoimmune_conditions(timeline: Timeline, as_of: date) -> list[Diagnosis]:
+    """F9: active autoimmune conditions (multiple sclerosis is its own concept, not counted)."""
+    return [
+        d
+        for d in _valid_diagnoses(timeline, as_of)
+        if d.concept == "autoimmune"
+        and (d.clinical_status or "active").lower() in ACTIVE_CLINICAL
+        and (d.abatement is None or d.abatement > as_of)
+    ]
+
+
+# --------------------------------------------------------------------------- F10 body size
+
+
+@dataclass(frozen=True)
+class BodySize:
+    weight_kg: float | None
+    weight_date: date | None
+    height_cm: float | None
+    bmi: float | None
+    sex: str | None
+    weight_source: str | None = None
+
+
+def body_size(timeline: Timeline, as_of: date, profile: Profile) -> BodySize:
+    weight = latest_result(
+        (w for w in timeline.labs_of("weight") if (as_of - w.date).days <= profile.weight_max_age_days), as_of
+    )
+    height = latest_result(timeline.labs_of("height"), as_of)
+    bmi = None
+    if weight and height and height.value > 0:
+        bmi = weight.value / (height.value / 100) ** 2
+    return BodySize(
+        weight.value if weight else None,
+        weight.date if weight else None,
+        height.value if height else None,
+        bmi,
+        timeline.patient.sex,
+        weight.id if weight else None,
+    )
+
+
+# --------------------------------------------------------------------------- F11 trends
+
+
+@dataclass(frozen=True)
+class Trend:
+    kind: str
+    results: int
+    slope_per_year: float
+    threshold: float
+    crossing: date | None
+    sources: tuple[str, ...] = ()
+
+
+def trend(
+    labs: list[LabResult],
+    kind: str,
+    threshold: float,
+    as_of: date,
+    profile: Profile,
+    exclude_from: date | None = None,
+) -> Trend | None:
+    """Least-squares slope per year over the last ``trend_years``; projected crossing when falling."""
+    since = add_months(as_of, -12 * profile.trend_years)
+    points = [
+        lab
+        for lab in labs
+        if since <= lab.date <= as_of
+        and lab.comparator is None
+        and (exclude_from is None or lab.date < exclude_from)
+    ]
+    if len(points) < profile.trend_min_results:
+        return None
+    xs = [(lab.date - as_of).days / 365.25 for lab in points]
+    ys = [lab.value for lab in points]
+    n = len(points)
+    mean_x, mean_y = sum(xs) / n, sum(ys) / n
+    spread = sum((x - mean_x) ** 2 for x in xs)
+    if spread == 0:
+        return None
+    slope = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / spread
+    crossing = None
+    if slope < 0:
+        at_as_of = mean_y - slope * mean_x
+        years = (threshold - at_as_of) / slope
+        crossing = as_of if years <= 0 else add_days(as_of, round(years * 365.25))
+    return Trend(kind, n, round(slope, 2), threshold, crossing, tuple(lab.id for lab in points))
+
+
+# --------------------------------------------------------------------------- all facts
+
+
+@dataclass(frozen=True)
+class Facts:
+    patient_id: str
+    as_of: date
+    exposure: AntiCD20Exposure
+    b_cells: BCells
+    igg: Immunoglobulin
+    igm: Immunoglobulin
+    iga: Immunoglobulin
+    igg_severe: bool
+    last_panel: date | None
+    episodes: tuple[Episode, ...]
+    igrt: IgReplacement
+    prophylaxis: Prophylaxis
+    antibody_response: SpecificAntibodyResponse
+    igm_deficiency: IgmDeficiencyFact
+    autoimmune: tuple[Diagnosis, ...]
+    body: BodySize
+    trends: tuple[Trend, ...]
+    live_vaccines_given: tuple[Vaccination, ...]
+    last_cd19: date | None
+    last_lymphocyte_subsets: date | None
+    data_issues: tuple[DataIssue, ...] = field(default=())
+
+    @property
+    def in_k(self) -> bool:
+        return self.exposure.status != "none"
+
+    @property
+    def in_d(self) -> bool:
+        return self.igm_deficiency.status in ("confirmed", "suspected")
+
+    @property
+    def d_confirmed(self) -> bool:
+        return self.igm_deficiency.status == "confirmed"
+
+    @property
+    def populations(self) -> list[str]:
+        return [p for p, member in (("D", self.in_d), ("K", self.in_k)) if member]
+
+    @property
+    def b_cells_not_repleted(self) -> bool:
+        """Discontinued with repletion not documented: unknown counts as not repleted."""
+        return self.exposure.status == "discontinued" and not self.b_cells.repleted
+
+    @property
+    def anti_cd20_restricts(self) -> bool:
+        """On anti-CD20 now, or stopped without documented B-cell repletion."""
+        return self.exposure.status == "current" or self.b_cells_not_repleted
+
+    def episodes_where(self, predicate: Callable[[Episode], bool]) -> list[Episode]:
+        return [e for e in self.episodes if predicate(e)]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "anti_cd20": _plain(self.exposure),
+            "b_cells": _plain(self.b_cells),
+            "immunoglobulins": {
+                "igg": _plain(self.igg),
+                "igm": _plain(self.igm),
+                "iga": _plain(self.iga),
+                "igg_severe": self.igg_severe,
+                "last_complete_panel": _plain(self.last_panel),
+            },
+            "infection_episodes": _plain(self.episodes),
+            "ig_replacement": _plain(self.igrt),
+            "prophylaxis": _plain(self.prophylaxis),
+            "specific_antibody_response": _plain(self.antibody_response),
+            "igm_deficiency": _plain(self.igm_deficiency),
+            "autoimmune_conditions": [{"id": d.id, "display": d.display} for d in self.autoimmune],
+            "body_size": _plain(self.body),
+            "trends": _plain(self.trends),
+            "live_vaccines_given": [
+                {"id": v.id, "date": _plain(v.date), "display": v.display} for v in self.live_vaccines_given
+            ],
+        }
+
+
+def _plain(value: Any) -> Any:
+    """Facts as JSON: dates as ISO strings, tuples as lists, dataclasses as dicts."""
+    if isinstance(value, date):
+        return value.isoformat()
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, float):
+        return round(value, 3)
+    return value
+
+
+def _live_vaccines_given(
+    timeline: Timeline, as_of: date, profile: Profile, exposure: AntiCD20Exposure
+) -> list[Vaccination]:
+    """Live vaccines given on anti-CD20 therapy, or after stopping before documented repletion."""
+    if exposure.first_exposure is None:
+        return []
+    given = []
+    for vaccination in timeline.vaccinations:
+        if not vaccination.live or vaccination.ordered or vaccination.date is None:
+            continue
+        if (vaccination.status or "completed").lower() in ("entered-in-error", "not-done"):
+            continue
+        if not exposure.first_exposure <= vaccination.date <= as_of:
+            continue
+        stop = exposure.stop
+        if (
+            exposure.status == "discontinued"
+            and stop is not None
+            and vaccination.date > stop
+            and repletion_documented_by(timeline, profile, stop, vaccination.date)
+        ):
+            continue
+        given.append(vaccination)
+    return given
+
+
+def derive_facts(timeline: Timeline, as_of: date, profile: Profile, today: date | None = None) -> Facts:
+    issues: list[DataIssue] = []
+    if today is not None:
+        _flag_future_records(timeline, today, issues)
+    exposure = anti_cd20_exposure(timeline, as_of, profile, issues)
+    igg = immunoglobulin(timeline, "igg", as_of, profile, issues)
+    igm = immunoglobulin(timeline, "igm", as_of, profile, issues)
+    iga = immunoglobulin(timeline, "iga", as_of, profile, issues)
+    episodes = infection_episodes(timeline, as_of, profile, issues)
+    body = body_size(timeline, as_of, profile)
+    igrt = ig_replacement(timeline, as_of, profile, body.weight_kg, episodes, issues)
+    response = specific_antibody_response(timeline, as_of, profile, igrt, issues)
+    trends = []
+    igg_trend = trend(
+        timeline.labs_of("igg"),
+        "igg",
+        profile.igg_replacement_threshold_mg_dl,
+        as_of,
+        profile,
+        exclude_from=igrt.start,
+    )
+    igm_trend = trend(timeline.labs_of("igm"), "igm", igm.limit or profile.igm_lln_mg_dl, as_of, profile)
+    trends = [t for t in (igg_trend, igm_trend) if t is not None]
+    cd19_dates = [
+        lab.date
+        for lab in timeline.labs_of("cd19-absolute") + timeline.labs_of("cd19-percent")
+        if lab.date <= as_of
+    ]
+    return Facts(
+        patient_id=timeline.patient.id,
+        as_of=as_of,
+        exposure=exposure,
+        b_cells=b_cells(timeline, as_of, profile, exposure),
+        igg=igg,
+        igm=igm,
+        iga=iga,
+        igg_severe=igg_severe(igg, profile),
+        last_panel=last_complete_panel(timeline, as_of),
+        episodes=tuple(episodes),
+        igrt=igrt,
+        prophylaxis=prophylaxis(timeline, as_of, profile, episodes),
+        antibody_response=response,
+        igm_deficiency=igm_deficiency(timeline, as_of, exposure, igg, igm, iga),
+        autoimmune=tuple(autoimmune_conditions(timeline, as_of)),
+        body=body,
+        trends=tuple(trends),
+        live_vaccines_given=tuple(_live_vaccines_given(timeline, as_of, profile, exposure)),
+        last_cd19=max(
+            (lab.date for lab in timeline.labs_of("cd19-absolute") if lab.date <= as_of), default=None
+        ),
+        last_lymphocyte_subsets=max(cd19_dates, default=None),
+        data_issues=tuple(issues),
+    )
+
+
+def _flag_future_records(timeline: Timeline, today: date, issues: list[DataIssue]) -> None:
+    """``date-future``: dated after the real today; left out as after ``as_of``."""
+    dated: list[tuple[str, date | None]] = [(lab.id, lab.date) for lab in timeline.labs]
+    dated += [(r.id, r.date) for r in timeline.infections]
+    dated += [(v.id, v.date) for v in timeline.vaccinations if not v.ordered]
+    dated += [(m.id, m.start) for m in timeline.medications if not _is_planned(m)]
+    for resource, when in dated:
+        if when is not None and when > today:
+            issues.append(
+                DataIssue("warning", "date-future", f"dated {when.isoformat()}, after today", resource)
+            )

@@ -78,7 +78,9 @@ def test_adjusted_weight_needs_height_and_sex() -> None:
 
 
 def test_titration_adds_a_step_and_offers_three_weekly() -> None:
-    block, _ = dose_block(80, None, None, DEFAULT, titrate=True, titrate_from_g=30, current_interval_days=28, route="IV")
+    block, _ = dose_block(
+        80, None, None, DEFAULT, titrate=True, titrate_from_g=30, current_interval_days=28, route="IV"
+    )
     assert block.titration is not None
     assert block.titration.increased_dose_g == 40  # 30 + 0.1 × 80 = 38 → 40 (5.3%)
     assert block.titration.same_dose_interval_weeks == 3
@@ -86,7 +88,9 @@ def test_titration_adds_a_step_and_offers_three_weekly() -> None:
 
 def test_titration_never_exceeds_the_ceiling() -> None:
     # 0.8 g/kg × 50 kg = 40 g per 4 weeks; from 38 g a step of 5 g would pass it
-    block, _ = dose_block(50, None, None, DEFAULT, titrate=True, titrate_from_g=38, current_interval_days=28, route="IV")
+    block, _ = dose_block(
+        50, None, None, DEFAULT, titrate=True, titrate_from_g=38, current_interval_days=28, route="IV"
+    )
     assert block.titration is not None and block.titration.increased_dose_g == 40
 
 

@@ -42,6 +42,14 @@ def _summary(entry: CatalogEntry, fired: Fired) -> str:
     return summary
 
 
+def _statements_for(entry: CatalogEntry, facts: Facts) -> list[str]:
+    """The entry's statements from the documents of the patient's populations (guide K for K,
+    guide D for D), so a K-only patient is not cited guide D; all of them if none would remain."""
+    documents = set(facts.populations)
+    own = [s for s in entry.statements if s.split("-")[0] in documents]
+    return own or list(entry.statements)
+
+
 def _recommendation(fired: Fired, facts: Facts) -> Recommendation:
     entry = knowledge().entry(fired.id)
     return Recommendation(
@@ -50,7 +58,7 @@ def _recommendation(fired: Fired, facts: Facts) -> Recommendation:
         summary=_summary(entry, fired),
         detail=_detail(entry, fired, facts),
         reasons=list(fired.reasons),
-        statements=list(entry.statements),
+        statements=_statements_for(entry, facts),
         actions=list(fired.actions),
         title=entry.title,
     )

@@ -14,10 +14,10 @@ from typing import Any, Literal
 from igwatch.dates import add_days, add_months, age_in_years, within_last_months
 from igwatch.knowledge.profile import Profile
 from igwatch.timeline import (
-    LabKind,
     DataIssue,
     Diagnosis,
     Infection,
+    LabKind,
     LabResult,
     MedicationRecord,
     Timeline,
@@ -39,6 +39,7 @@ IGNORED_VERIFICATION = frozenset({"refuted", "entered-in-error"})
 ACTIVE_CLINICAL = frozenset({"active", "recurrence", "relapse"})
 ANTI_CD20_AGENTS = ("ofatumumab", "ocrelizumab", "rituximab", "ublituximab")
 COMPLETE_PANEL_SPAN_DAYS = 7
+IG_NAMES = {"igg": "IgG", "igm": "IgM", "iga": "IgA"}
 IV_TROUGH_EXCLUSION_DAYS = 7
 DEFAULT_IGRT_INTERVAL_DAYS = {"IV": 28, "SC": 7}
 IGRT_GRACE_DAYS = 28
@@ -360,7 +361,7 @@ def immunoglobulin(
                 DataIssue(
                     "warning",
                     "pediatric-no-reference-range",
-                    f"{kind.upper()} of a patient under 18 has no reference range; adult limits do not apply",
+                    f"{IG_NAMES.get(kind, kind)} of a patient under 18 has no reference range; adult limits do not apply",
                     lab.id,
                 )
             )
@@ -920,6 +921,7 @@ def trend(
     if slope < 0:
         at_as_of = mean_y - slope * mean_x
         years = (threshold - at_as_of) / slope
+        # a trend already past its threshold brings the panel forward to as_of (the safe side)
         crossing = as_of if years <= 0 else add_days(as_of, round(years * 365.25))
     return Trend(kind, n, round(slope, 2), threshold, crossing, tuple(lab.id for lab in points))
 

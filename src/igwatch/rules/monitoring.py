@@ -6,7 +6,7 @@ from datetime import date
 
 from igwatch.assessment import MonitoringEntry, Reason
 from igwatch.dates import add_days, add_months
-from igwatch.facts import Facts
+from igwatch.facts import IG_NAMES, Facts
 from igwatch.knowledge.profile import Profile
 from igwatch.rules import Fired, Rule
 from igwatch.rules.actions import CD19, IGG, PANEL, order_tests
@@ -81,8 +81,13 @@ def ig_due(f: Facts, p: Profile) -> Fired | None:
         due, kind = forward
         reason = Reason(
             "trend",
-            f"{kind.upper()} is falling and projected to cross its threshold by "
-            f"{due.isoformat()}: panel brought forward",
+            f"{IG_NAMES[kind]} is falling"
+            + (
+                " and its trend is already below the threshold"
+                if due == f.as_of
+                else f" and projected to cross its threshold by {due.isoformat()}"
+            )
+            + ": panel brought forward",
         )
         variant = "trend"
     overdue = due < f.as_of

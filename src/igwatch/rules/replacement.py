@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from igwatch.assessment import Reason
 from igwatch.dates import add_months
-from igwatch.facts import Episode, Facts
+from igwatch.facts import IG_NAMES, Episode, Facts
 from igwatch.knowledge.profile import Profile
 from igwatch.rules import Fired, Rule
 from igwatch.rules.actions import order_ivig
@@ -117,7 +117,7 @@ def not_for_labs_alone(f: Facts, p: Profile) -> Fired | None:
     low = [ig for ig in (f.igg, f.igm, f.iga) if ig.low]
     if not low:
         return None
-    text = ", ".join(f"{ig.kind.upper()} {ig.display()} below {ig.limit:g}" for ig in low)
+    text = ", ".join(f"{IG_NAMES[ig.kind]} {ig.display()} below {ig.limit:g}" for ig in low)
     return Fired(
         "igrt.not-for-labs-alone",
         [Reason("low-without-criteria", f"{text}; no infection criterion for replacement")],
@@ -211,7 +211,7 @@ def mucosal_residual_risk(f: Facts, p: Profile) -> Fired | None:
         return None
     return Fired(
         "igrt.mucosal-residual-risk",
-        [Reason("igm-or-iga-low", ", ".join(f"{ig.kind.upper()} {ig.display()} low" for ig in low))],
+        [Reason("igm-or-iga-low", ", ".join(f"{IG_NAMES[ig.kind]} {ig.display()} low" for ig in low))],
     )
 
 

@@ -27,7 +27,6 @@ def _detail(entry: CatalogEntry, fired: Fired, facts: Facts) -> str:
     parts = [entry.detail.strip()] if entry.detail else []
     if fired.reasons:
         parts.append("**Why:**\n" + "\n".join(f"- {reason.text}" for reason in fired.reasons))
-    parts.extend(fired.notes)
     agent = facts.exposure.primary_agent
     if entry.class_note and entry.population in K_POPULATIONS and agent and agent != "ofatumumab":
         parts.append(f"_{entry.class_note}_ (this patient: {agent})")

@@ -1058,7 +1058,6 @@ def derive_facts(timeline: Timeline, as_of: date, profile: Profile, today: date 
     body = body_size(timeline, as_of, profile)
     igrt = ig_replacement(timeline, as_of, profile, body.weight_kg, episodes, issues)
     response = specific_antibody_response(timeline, as_of, profile, igrt, issues)
-    trends = []
     igg_trend = trend(
         timeline.labs_of("igg"),
         "igg",

@@ -24,7 +24,6 @@ class Fired:
     variant: str | None = None
     monitoring: list[MonitoringEntry] = field(default_factory=list)
     actions: list[dict[str, Any]] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
 
 
 Rule = Callable[[Facts, Profile], "Fired | None"]

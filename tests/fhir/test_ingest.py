@@ -173,6 +173,13 @@ def test_refusals(data: bytes, message: str) -> None:
     assert "\n" not in str(info.value)
 
 
+def test_over_long_integer_is_refused_with_its_line() -> None:
+    # json.loads raises a plain ValueError (not JSONDecodeError) past Python's integer digit limit.
+    huge = '{"resourceType": "Observation", "id": "o1", "valueInteger": ' + "9" * 5000 + "}"
+    with pytest.raises(InputRefused, match=r"^p\.ndjson line 2: not valid JSON$"):
+        parse_input(f"{json.dumps(patient())}\n{huge}".encode(), "p.ndjson")
+
+
 def test_ndjson_refusal_names_the_line() -> None:
     text = "\n".join([json.dumps(patient()), "", "{broken", json.dumps(obs("o1", "2465-3", 1))])
     with pytest.raises(InputRefused, match=r"^patient\.ndjson line 3: not valid JSON$"):

@@ -112,14 +112,14 @@ REASON_CODES: dict[str, list[str]] = {
     ],
     "prophylaxis.consider": ["recurrent-infections", "mild-presentation", "alternative-first-line"],
     "monitor.ig-due": MONITOR_CODES,
-    "monitor.igg-trough": MONITOR_CODES,
+    "monitor.igg-trough": ["scheduled", "overdue", "never-measured", "start-unknown", "trend"],
     "vaccine.live-avoid": ["on-therapy", "starting", "not-repleted", "live-vaccine-given"],
 }
 
 REQUIRED_VARIANTS: dict[str, set[str]] = {
     "igrt.start": {"K", "D", "K-verify"},
     "monitor.ig-due": {"scheduled", "overdue", "never-measured", "trend"},
-    "monitor.igg-trough": {"scheduled", "overdue", "never-measured"},
+    "monitor.igg-trough": {"scheduled", "overdue", "never-measured", "start-unknown"},
     "vaccine.live-avoid": {
         "on-therapy",
         "not-repleted",

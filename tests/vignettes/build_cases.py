@@ -2332,16 +2332,17 @@ def cases_ig_due():
         ),
         [k_base(panel_date="2026-08-31")],
     )
-    mgap("2027-08-31", 6, "2028-02-29")
+    mgap("2023-08-31", 6, "2024-02-29")
     case(
         "due-leap-year-clamp",
-        "F4 clamp into a leap February: panel 2027-08-31 + 6 months = 2028-02-29 (as_of 2027-10-15)",
+        "F4 clamp into a leap February: panel 2023-08-31 + 6 months = 2024-02-29 (as_of 2023-10-15, in the "
+        "past so that no record is after the real today)",
         E(
             present=["monitor.ig-due"],
-            monitoring={"ig-panel": {"due": "2028-02-29", "overdue": False, "last_done": "2027-08-31"}},
+            monitoring={"ig-panel": {"due": "2024-02-29", "overdue": False, "last_done": "2023-08-31"}},
         ),
-        [k_base(panel_date="2027-08-31", wt_date="2027-08-31")],
-        as_of="2027-10-15",
+        [k_base(panel_date="2023-08-31", wt_date="2023-08-31", start="2021-09-01")],
+        as_of="2023-10-15",
     )
     mgap("2026-09-15", 6, "2027-03-15")
     case(
@@ -4162,6 +4163,176 @@ def cases_misc():
 
 
 # ============================================================================================
+# Further subtle clauses (second pass over the spec)
+# ============================================================================================
+def cases_second_pass():
+    # F3 comparators other than < and >
+    case(
+        "igm-comparator-le33-low",
+        "F3 comparator decides: IgM '<=33' -> every possible value < 34 -> low",
+        E(present=["risk.encapsulated-bacteria"]),
+        [
+            ofa_active(),
+            igg("2026-08-20", 910),
+            igm("2026-08-20", 33, comparator="<="),
+            iga("2026-08-20", 130),
+        ],
+    )
+    case(
+        "igm-comparator-le34-unknown",
+        "F3 comparator twin: IgM '<=34' could be 34 (not low) -> undecided -> unknown",
+        E(absent=["risk.encapsulated-bacteria"]),
+        [
+            ofa_active(),
+            igg("2026-08-20", 910),
+            igm("2026-08-20", 34, comparator="<="),
+            iga("2026-08-20", 130),
+        ],
+    )
+    # F1 most active status
+    case(
+        "ofa-restart-current",
+        "F1 most active status wins: an ofatumumab course stopped 2024-03-01 and a new active one since "
+        "2026-01-05 -> current -> kesimpta.continue, no monitor.bcells",
+        E(
+            present=["kesimpta.continue"],
+            absent=["monitor.bcells"],
+            reasons={"vaccine.live-avoid": ["on-therapy"]},
+        ),
+        [
+            statement("ofa", "2022-01-10", "2024-03-01", status="stopped"),
+            ofa_active(start="2026-01-05"),
+            ig_panel("2026-08-20", *NORMAL),
+        ],
+    )
+    case(
+        "ocr-stopped-ofa-current",
+        "F1 patient status = most active agent: ocrelizumab stopped 2023-06-01 (never repleted), ofatumumab "
+        "current -> current: kesimpta.continue, no monitor.bcells",
+        E(present=["kesimpta.continue", "vaccine.live-avoid"], absent=["monitor.bcells"]),
+        [
+            statement("ocr", "2020-01-10", "2023-06-01", status="stopped"),
+            ofa_active(start="2023-09-01"),
+            ig_panel("2026-08-20", *NORMAL),
+        ],
+    )
+    case(
+        "starting-with-low-igm-both-populations",
+        "§1 a plan is not an exposure: IgM 20 (IgG, IgA normal), no diagnosis, ofatumumab planned for "
+        "2026-10-15 -> suspected IgM deficiency (D) and starting (K); panel 2026-09-10 is the baseline",
+        E(
+            populations=["D", "K"],
+            present=["evaluate.igm-deficiency", "vaccine.live-avoid"],
+            absent=["monitor.ig-baseline", "kesimpta.continue"],
+            reasons={"vaccine.live-avoid": ["starting"]},
+        ),
+        [
+            ig_panel("2026-09-10", 1010, 20, 180),
+            request("ofa", intent="plan", start="2026-10-15", authored="2026-10-01"),
+        ],
+    )
+    # §3 records after as_of
+    case(
+        "cd19-after-as-of-ignored",
+        "§3 records after as_of are left out: stopped 2026-04-01, CD19 150 dated 2026-11-01 -> no CD19 -> "
+        "not repleted -> live-avoid",
+        E(present=["vaccine.live-avoid", "monitor.bcells"]),
+        [stopped_ofa(), cd19("2026-11-01", 150), ig_panel("2026-09-01", *NORMAL)],
+    )
+    case(
+        "infection-after-as-of-ignored",
+        "§3 records after as_of are left out: severe pneumococcal pneumonias 2026-06-30 and 2026-11-02 (after "
+        "as_of) -> 1 episode -> no igrt.start",
+        E(absent=["igrt.start"]),
+        [k_base(), severe_pnc("2026-06-30"), severe_pnc("2026-11-02", clinical="active")],
+    )
+    # Immunization must have been given
+    case(
+        "live-vaccine-not-done",
+        "Contract §1 Immunization counts when given: MMR with status not-done on ofatumumab -> no "
+        "live-vaccine-given -> info",
+        E(present=["vaccine.live-avoid"], priority={"vaccine.live-avoid": "info"}),
+        [
+            k_base(),
+            dict(
+                immunization("2026-05-01", "03"),
+                status="not-done",
+                statusReason={"text": "patient on ofatumumab"},
+            ),
+        ],
+    )
+    # F4 merged episode active if any record is
+    case(
+        "delay-merged-episode-active",
+        "F4 a merged episode is active if any record is: UTI 2026-09-20 resolved + UTI 2026-09-25 active "
+        "(5 days apart, one episode) -> delay-dose",
+        E(present=["kesimpta.delay-dose"]),
+        [
+            k_base(),
+            infection("2026-09-20", UTI, abatement="2026-09-24"),
+            infection("2026-09-25", UTI, clinical="active"),
+        ],
+    )
+    # F6 failed prophylaxis after the course ended
+    case(
+        "proph-d-completed-prophylaxis-failed",
+        "F6 failure counts episodes during a prophylaxis course in the window, even if it has ended: "
+        "co-trimoxazole 2025-11-01..2026-05-01 (completed), sinusitis 2026-01-10 and 2026-03-10 -> "
+        "prophylaxis-failed",
+        E(present=["igrt.start"], reasons={"igrt.start": ["prophylaxis-failed"]}),
+        [
+            d_base(),
+            proph(start="2025-11-01", end="2026-05-01", status="completed"),
+            infection("2026-01-10", SINUSITIS, severity="moderate"),
+            infection("2026-03-10", SINUSITIS, severity="moderate"),
+        ],
+    )
+    # review needs every population's condition
+    case(
+        "review-both-populations-ofa-current",
+        "§5 review requires every population's condition: D+K, D part satisfied (trough 700 on target) but "
+        "ofatumumab current (B cells presumed depleted) -> no review",
+        E(populations=["D", "K"], present=["igrt.trough-on-target"], absent=["igrt.review-continuation"]),
+        [
+            d_base(ig=None, dx_date="2018-05-01"),
+            ofa_active(),
+            igrt_statement(start="2025-06-01", dose=25),
+            ig_panel("2026-09-01", 700, 20, 120),
+        ],
+    )
+    # IgRT record without dates
+    case(
+        "igrt-undated-active",
+        "F1/F5 an IgRT record with no dates that is not stopped is current; data issue therapy-undated",
+        E(
+            present=["monitor.igg-trough"],
+            absent=["igrt.start"],
+            data_issue={
+                "severity": "warning",
+                "resource_type": "MedicationStatement",
+                "match": "therapy-undated",
+            },
+        ),
+        [
+            ofa_active(),
+            statement("ivig", status="active", route="iv", dose_g=30, every_weeks=4),
+            ig_panel("2026-09-25", 380, 21, 90),
+            weight("2026-09-01", 75),
+        ],
+    )
+    # F10 latest height, any age
+    dosing_case(
+        "stewardship-old-height",
+        "F10 the latest height has no age limit: height 177.8 cm from 2015, 95.5 kg male -> adjusted 82.0 kg "
+        "-> 35 g",
+        {"weight_basis": "adjusted", "weight_kg": 82.0, "ivig.dose_g": 35},
+        [weight("2026-09-01", 95.5), height("2015-04-01", 177.8)],
+        profile="stewardship",
+        gender="male",
+    )
+
+
+# ============================================================================================
 # Validation and output
 # ============================================================================================
 def spec_catalog():
@@ -4294,7 +4465,7 @@ def validate(cases):
                     fld in r
                     and not r[fld].startswith("2099")
                     and r[fld][:10] > c["as_of"]
-                    and n != "v-igm-after-as-of-ignored"
+                    and not n.endswith("after-as-of-ignored")
                 ):
                     errors.append(f"{n}: {r['resourceType']}/{r['id']} dated after as_of")
         if "applicable" in exp and exp["applicable"] is False and exp.get("present"):
@@ -4331,6 +4502,7 @@ def main(argv):
         cases_dosing,
         cases_data_issues,
         cases_misc,
+        cases_second_pass,
     ):
         fn()
     errors = validate(CASES)

@@ -177,7 +177,7 @@ def parse_input(data: bytes, source: str) -> list[dict[str, Any]]:
         raise InputRefused(f"{source}: empty input, not FHIR JSON")
     try:
         whole = json.loads(text)
-    except (json.JSONDecodeError, RecursionError):
+    except (ValueError, RecursionError):  # ValueError covers JSONDecodeError and over-long integers
         whole = None
         lines = [(n, line) for n, line in enumerate(text.splitlines(), start=1) if line.strip()]
         if len(lines) <= 1:
@@ -198,7 +198,7 @@ def _parse_ndjson(lines: list[tuple[int, str]], source: str) -> list[dict[str, A
     for number, line in lines:
         try:
             obj = json.loads(line)
-        except (json.JSONDecodeError, RecursionError):
+        except (ValueError, RecursionError):  # ValueError covers JSONDecodeError and over-long integers
             raise InputRefused(f"{source} line {number}: not valid JSON") from None
         if not isinstance(obj, dict):
             raise InputRefused(f"{source} line {number}: not a JSON object")

@@ -120,8 +120,23 @@ def check_igg(f: Facts, p: Profile) -> Fired | None:
 
 def igg_trough(f: Facts, p: Profile) -> Fired | None:
     """monitor.igg-trough: monthly trough IgG while on replacement (K-3, D-17)."""
-    if not f.igrt.current or f.igrt.start is None:
+    if not f.igrt.current:
         return None
+    if f.igrt.start is None:
+        # An undated course cannot anchor the interval, and an IgG of unknown relation to the start
+        # cannot count as on-replacement: the safe reading is that a trough is due now.
+        return Fired(
+            "monitor.igg-trough",
+            [
+                Reason(
+                    "start-unknown",
+                    "Ig replacement is current but its start date is unknown; trough IgG due now",
+                )
+            ],
+            variant="start-unknown",
+            monitoring=[MonitoringEntry("igg-trough", f.as_of, False, f.igrt.latest_trough_date)],
+            actions=[order_tests(f.patient_id, "Trough IgG (before the next dose)", IGG)],
+        )
     last = f.igrt.latest_igg_since_start
     due = add_days(last or f.igrt.start, p.igrt_monitor_interval_days)
     overdue = due < f.as_of

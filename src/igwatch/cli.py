@@ -358,6 +358,102 @@ def hook(
 
 
 @app.command()
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8080,
+    public_url: Annotated[
+        str | None,
+        typer.Option(
+            "--public-url", metavar="URL", help="Base URL clients call (links, JWT aud); default http://HOST:PORT."
+        ),
+    ] = None,
+    db: Annotated[
+        str | None,
+        typer.Option("--db", metavar="URL", help="Database URL (default: SQLite in the user data directory)."),
+    ] = None,
+    cds_clients: Annotated[
+        str | None,
+        typer.Option("--cds-clients", metavar="FILE", help="Trusted CDS clients (TOML [[client]] iss, jwks)."),
+    ] = None,
+    insecure_dev_no_auth: Annotated[
+        bool,
+        typer.Option("--insecure-dev-no-auth", help="Accept CDS Hooks calls without a token (local trials only)."),
+    ] = False,
+    profile: Annotated[
+        str, typer.Option("--profile", metavar="NAME|PATH", help="Shipped profile name or site profile file.")
+    ] = "default",
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", metavar="YYYY-MM-DD", help="Answer as of this date (default: each day's today)."),
+    ] = None,
+    demo: Annotated[bool, typer.Option("--demo", help="Start with the demo patients, as of 2026-10-15 (a temporary database unless --db).")] = False,
+    users: Annotated[
+        str | None, typer.Option("--users", metavar="FILE", help="Users file for the web login.")
+    ] = None,
+) -> None:
+    """Run the CDS Hooks service (and the dashboard) with uvicorn."""
+
+    def body() -> None:
+        if cds_clients is None and not insecure_dev_no_auth and not demo:
+            raise InputRefused(
+                "serve: give --cds-clients FILE (the trusted EHRs), or --insecure-dev-no-auth for a local trial"
+            )
+        if cds_clients is not None and not Path(cds_clients).is_file():
+            raise InputRefused(f"--cds-clients {cds_clients}: no such file")
+        import logging
+
+        import uvicorn
+
+        from igwatch.app import create_app
+        from igwatch.settings import ServerSettings
+        from igwatch.web.demo import DEMO_AS_OF, demo_database_url
+
+        settings = ServerSettings(
+            host=host,
+            port=port,
+            public_url=public_url,
+            db_url=db or (demo_database_url() if demo else None),
+            cds_clients=Path(cds_clients) if cds_clients else None,
+            insecure_dev_no_auth=insecure_dev_no_auth,
+            profile=_profile(profile),
+            as_of=parse_date(as_of, "--as-of") if as_of is not None else (DEMO_AS_OF if demo else None),
+            demo=demo,
+            users_file=Path(users) if users else None,
+        )
+        # igwatch's own warnings (401 reasons, the dev-mode warning) beside uvicorn's lines.
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+    _guard(body)
+
+
+@app.command("hash-password")
+def hash_password(
+    name: Annotated[
+        str | None, typer.Option("--name", metavar="USER", help="Print a [[user]] entry for a users file.")
+    ] = None,
+) -> None:
+    """Hash a password for `igwatch serve --users FILE` (argon2id); the password is read without echo."""
+
+    def body() -> None:
+        from igwatch.web.auth import hash_password as make_hash
+
+        if sys.stdin.isatty():
+            password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+        else:
+            password = sys.stdin.readline().rstrip("\n")
+        if not password:
+            raise InputRefused("hash-password: empty password")
+        hashed = make_hash(password)
+        if name:
+            typer.echo(f'[[user]]\nname = "{name}"\npassword_hash = "{hashed}"')
+        else:
+            typer.echo(hashed)
+
+    _guard(body)
+
+
+@app.command()
 def explain(
     identifier: Annotated[
         str, typer.Argument(metavar="ID", help="A recommendation id (igrt.start) or a statement id (K-8).")
@@ -386,6 +482,316 @@ def explain(
         close = difflib.get_close_matches(key.lower(), list(kb.catalog), n=3, cutoff=0.6)
         hint = f"; did you mean {', '.join(close)}?" if close else "; `igwatch rules` lists them"
         raise InputRefused(f"explain {identifier!r}: not a recommendation or statement id{hint}")
+
+    _guard(body)
+
+
+# --------------------------------------------------------------------------------------------
+# Population screen (contract §5)
+# --------------------------------------------------------------------------------------------
+
+
+class ScreenEngine(StrEnum):
+    duckdb = "duckdb"
+    spark = "spark"
+
+
+@app.command()
+def screen(
+    export_dir: Annotated[str, typer.Argument(metavar="DIR", help="Bulk FHIR export directory (NDJSON).")],
+    engine: Annotated[
+        ScreenEngine, typer.Option("--engine", help="duckdb (embedded) or spark (local or a cluster).")
+    ] = ScreenEngine.duckdb,
+    out: Annotated[
+        str, typer.Option("--out", metavar="OUT", help="Directory for the worklist and summary.")
+    ] = "worklist",
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", metavar="YYYY-MM-DD", help="Screen as of this date (default: today)."),
+    ] = None,
+    profile: Annotated[
+        str, typer.Option("--profile", metavar="NAME|PATH", help="Shipped profile name or site profile file.")
+    ] = "default",
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            metavar="CACHE_DIR",
+            help="Keep the extracted columns as Parquet here; a re-screen reuses them.",
+        ),
+    ] = None,
+    spark_master: Annotated[
+        str | None, typer.Option("--spark-master", metavar="URL", help="Spark master (default local[*]).")
+    ] = None,
+    workers: Annotated[
+        int,
+        typer.Option("--workers", metavar="N", help="DuckDB engine: assess in N processes (0: automatic)."),
+    ] = 0,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars.")] = False,
+) -> None:
+    """Population worklist from a bulk FHIR export (worklist.parquet/.csv, summary.json/.md)."""
+
+    def body() -> None:
+        real_today = today()
+        when = parse_date(as_of, "--as-of") if as_of is not None else real_today
+        chosen = _profile(profile)
+        from igwatch.population.screen import ScreenOptions
+        from igwatch.population.screen import screen as run_screen
+
+        options = ScreenOptions(
+            as_of=when,
+            profile=chosen,
+            out_dir=Path(out),
+            engine=engine.value,
+            cache_dir=Path(since) if since else None,
+            spark_master=spark_master,
+            workers=max(0, workers),
+            today=real_today,
+            show_progress=False if quiet else None,
+        )
+        report = run_screen(Path(export_dir), options)
+        summary = report.summary
+        total = sum(report.timings.values())
+        sys.stderr.write(
+            f"igwatch: screened {summary['patients_read']:,} patients in {total:.1f} s: "
+            f"{summary['patients_in_scope']:,} in scope"
+            + (
+                f", {summary['patients_not_assessable']:,} not assessable (listed for review)"
+                if summary["patients_not_assessable"]
+                else ""
+            )
+            + f"; worklist in {out}\n"
+        )
+
+    _guard(body)
+
+
+# --------------------------------------------------------------------------------------------
+# Trusting an EHR: signing keys and tokens for trials (cds-keygen, cds-token)
+# --------------------------------------------------------------------------------------------
+
+
+class SigningAlgorithm(StrEnum):
+    ES384 = "ES384"
+    RS384 = "RS384"
+
+
+@app.command("cds-keygen")
+def cds_keygen(
+    out: Annotated[
+        str, typer.Option("--out", metavar="DIR", help="Directory for private-key.pem and jwks.json.")
+    ],
+    alg: Annotated[
+        SigningAlgorithm, typer.Option("--alg", help="Signing algorithm.")
+    ] = SigningAlgorithm.ES384,
+    kid: Annotated[
+        str | None,
+        typer.Option("--kid", metavar="K", help="Key id (default: the key's RFC 7638 thumbprint)."),
+    ] = None,
+) -> None:
+    """Make an EHR signing key: DIR/private-key.pem (0600) and DIR/jwks.json (public key only)."""
+
+    def body() -> None:
+        from igwatch.cdshooks.devkeys import write_key_pair
+
+        private_path, jwks_path, key_id = write_key_pair(out, alg=alg.value, kid=kid)
+        sys.stderr.write(f"wrote {private_path} (private, keep it secret) and {jwks_path} (kid {key_id})\n")
+        sys.stdout.write(
+            "# trusted clients file for `igwatch serve --cds-clients clients.toml`\n"
+            "[[client]]\n"
+            'iss = "https://ehr.example.org"  # the EHR\'s issuer, as in its tokens\n'
+            f"jwks = {json.dumps(str(jwks_path.resolve()))}  # or the EHR's https JWK Set URL\n"
+            f'algorithms = ["{alg.value}"]\n'
+        )
+
+    _guard(body)
+
+
+@app.command("cds-token")
+def cds_token(
+    key: Annotated[str, typer.Option("--key", metavar="PEM", help="The private key (from cds-keygen).")],
+    iss: Annotated[str, typer.Option("--iss", metavar="ISS", help="Issuer: the iss of a trusted client.")],
+    aud: Annotated[
+        str, typer.Option("--aud", metavar="URL", help="The full URL of the service called (the aud check).")
+    ],
+    kid: Annotated[
+        str | None,
+        typer.Option("--kid", metavar="K", help="Key id (default: the key's thumbprint, as keygen)."),
+    ] = None,
+    ttl: Annotated[
+        int, typer.Option("--ttl", metavar="SECONDS", help="Lifetime (the service allows ≤ 300).")
+    ] = 300,
+    tenant: Annotated[
+        str | None, typer.Option("--tenant", metavar="T", help="Optional tenant claim.")
+    ] = None,
+    sub: Annotated[
+        str | None, typer.Option("--sub", metavar="S", help="Client id (default: the issuer).")
+    ] = None,
+) -> None:
+    """Print a signed CDS Hooks client token (JWT, alg from the key type) for one call."""
+
+    def body() -> None:
+        from igwatch.cdshooks.devkeys import load_private_key, mint_token
+
+        if ttl <= 0:
+            raise InputRefused(f"--ttl {ttl}: must be a positive number of seconds")
+        private_key = load_private_key(key)
+        sys.stdout.write(
+            mint_token(private_key, iss=iss, aud=aud, kid=kid, ttl_s=ttl, tenant=tenant, sub=sub) + "\n"
+        )
+
+    _guard(body)
+
+
+class SynthOutputFormat(StrEnum):
+    ndjson = "ndjson"
+    bundles = "bundles"
+
+
+@app.command()
+def synth(
+    out: Annotated[
+        str | None, typer.Argument(metavar="OUT", help="New or empty output directory.", show_default=False)
+    ] = None,
+    patients: Annotated[int, typer.Option("--patients", metavar="N", help="Number of patients.")] = 1000,
+    seed: Annotated[int, typer.Option("--seed", metavar="S", help="Seed: the same seed gives the same files.")] = 0,
+    out_option: Annotated[
+        str | None, typer.Option("--out", metavar="DIR", help="Output directory (instead of OUT).")
+    ] = None,
+    output_format: Annotated[
+        SynthOutputFormat,
+        typer.Option("--format", help="ndjson: a bulk FHIR export; bundles: one Bundle per patient."),
+    ] = SynthOutputFormat.ndjson,
+    gzip: Annotated[bool, typer.Option("--gzip", help="Compress every file (.gz).")] = False,
+    max_per_file: Annotated[
+        int,
+        typer.Option("--max-resources-per-file", metavar="M", help="Split a resource type every M resources."),
+    ] = 250_000,
+    as_of: Annotated[
+        str,
+        typer.Option("--as-of", "--start-date", metavar="YYYY-MM-DD", help="The date the cohort is anchored to."),
+    ] = "2026-10-15",
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", metavar="W", help="Worker processes (default: the CPUs for large cohorts)."),
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+) -> None:
+    """Write a deterministic synthetic cohort (bulk FHIR NDJSON export or per-patient bundles)."""
+
+    def body() -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        from igwatch.synth import generate
+
+        target = out_option or out
+        if target is None:
+            raise InputRefused("synth: give the output directory (OUT or --out DIR)")
+        anchor = parse_date(as_of, "--as-of")
+        console = Console(stderr=True)
+        with Progress(
+            TextColumn("[bold]synth[/bold]"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("patients"),
+            TimeRemainingColumn(),
+            console=console,
+            disable=quiet,
+            transient=False,
+        ) as bar:
+            task = bar.add_task("synth", total=patients)
+            report = generate(
+                target,
+                patients,
+                seed,
+                "bundles" if output_format is SynthOutputFormat.bundles else "ndjson",
+                gzip,
+                max_per_file,
+                anchor,
+                progress=lambda n: bar.advance(task, n),
+                workers=workers,
+            )
+        rate = report.patients / report.seconds if report.seconds > 0 else 0.0
+        if not quiet:
+            console.print(
+                f"{report.patients} patients, {report.total_resources} resources, "
+                f"{len(report.files) or report.patients} files in {target} "
+                f"({report.seconds:.1f} s, {rate:,.0f} patients/s)"
+            )
+
+    _guard(body)
+
+
+@app.command()
+def load(
+    path: Annotated[
+        str,
+        typer.Argument(
+            metavar="PATH", help="A FHIR Bundle, an NDJSON file (.gz too) or a bulk export directory."
+        ),
+    ],
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            metavar="URL",
+            help="sqlite:///PATH or postgresql://… (default: igwatch.db in the user data folder).",
+        ),
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+) -> None:
+    """Load patients' FHIR data into the database (one transaction per file)."""
+
+    def body() -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        from igwatch.store import Database, LoadProgress, load_path
+
+        database = Database(db)
+        try:
+            database.migrate()
+            bar = Progress(
+                TextColumn("[bold]load[/bold] {task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("files, {task.fields[resources]:,} resources"),
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+                disable=quiet,
+            )
+            task = bar.add_task("", total=None, resources=0)
+            stored_before = 0
+
+            def show(step: LoadProgress) -> None:
+                nonlocal stored_before
+                bar.start()  # only once a file is read: a refused input shows just its message
+                bar.update(
+                    task,
+                    description=step.path.name,
+                    total=step.file_count,
+                    completed=step.file_number - (0 if step.done else 1),
+                    resources=stored_before + step.resources,
+                )
+                if step.done:
+                    stored_before += step.resources
+
+            try:
+                report = load_path(database, path, progress=show)
+            finally:
+                if bar.live.is_started:
+                    bar.stop()
+            for note in report.issues[:20]:
+                sys.stderr.write(f"igwatch: note: {_one_line(note)}\n")
+            if len(report.issues) > 20:
+                sys.stderr.write(f"igwatch: note: … {len(report.issues) - 20} more notes\n")
+            sys.stdout.write(
+                f"loaded {report.files} file(s): {report.patients} patient(s), {report.resources} resource(s)"
+                f" into {database.display_url}\n"
+            )
+        finally:
+            database.close()
 
     _guard(body)
 

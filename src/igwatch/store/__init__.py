@@ -1,0 +1,39 @@
+"""The database: CDS Hooks feedback and stored patients' FHIR data (SQLite or PostgreSQL).
+
+Stable API for the server and the web pages:
+
+- :class:`Database` (``Database(url)``; ``None`` → :func:`default_database_url`), with ``.engine``,
+  ``.session()``, ``.migrate()`` and ``.close()``;
+- :func:`record_feedback` → :class:`FeedbackResult` (CDS Hooks feedback, stored idempotently);
+- :func:`load_path` → :class:`LoadReport` (a Bundle, an NDJSON file or a bulk export directory,
+  one transaction per file), :func:`list_patients` → :class:`PatientRow`,
+  :func:`patient_resources`, :func:`patient_timeline`.
+"""
+
+from __future__ import annotations
+
+from igwatch.store.db import Database, default_database_url
+from igwatch.store.feedback import FeedbackResult, record_feedback
+from igwatch.store.patients import (
+    LoadProgress,
+    LoadReport,
+    PatientRow,
+    list_patients,
+    load_path,
+    patient_resources,
+    patient_timeline,
+)
+
+__all__ = [
+    "Database",
+    "FeedbackResult",
+    "LoadProgress",
+    "LoadReport",
+    "PatientRow",
+    "default_database_url",
+    "list_patients",
+    "load_path",
+    "patient_resources",
+    "patient_timeline",
+    "record_feedback",
+]

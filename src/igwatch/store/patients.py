@@ -1,0 +1,623 @@
+"""Stored patients: loading FHIR files into the database, and reading a patient back.
+
+For ``igwatch load`` and the web pages (upload form, worklist, patient page):
+
+- :func:`load_path` loads a Bundle, an NDJSON file (gzip allowed) or a bulk export directory (every
+  ``*.ndjson``, ``*.ndjson.gz``, ``*.json`` and ``*.json.gz`` in it). Each file is one
+  transaction: a bad file is refused with :class:`~igwatch.errors.InputRefused` naming the file
+  and the place (``line N`` of an NDJSON file, ``entry N`` of a Bundle), nothing of it is
+  written, and what was stored before stays. Loading a resource again replaces it (same type and
+  id). Parsing is :mod:`igwatch.fhir.ingest`'s, so the same files are refused for the same reasons.
+- :func:`list_patients`, :func:`patient_resources` and :func:`patient_timeline` read them back;
+  ``assess(patient_timeline(db, pid), …)`` gives what ``igwatch assess`` gives on the file.
+  An unknown patient is :class:`PatientNotFound` (an ``InputRefused``).
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import re
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import IO, Any, Final, cast
+
+from sqlalchemy import Connection, Insert, func, or_, select, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
+
+from igwatch.errors import InputRefused
+from igwatch.fhir.ingest import FULL_URL_KEY, build_timeline, parse_input, read_path, resources_from_json
+from igwatch.store.db import Database, clean_text
+from igwatch.store.models import PatientRecord, ResourceRecord
+from igwatch.timeline import Timeline
+
+#: File names a bulk export directory is read for.
+INPUT_SUFFIXES: Final = (".ndjson", ".ndjson.gz", ".json", ".json.gz")
+_NDJSON_SUFFIXES: Final = (".ndjson", ".ndjson.gz", ".jsonl")
+_FHIR_ID: Final = re.compile(r"[A-Za-z0-9\-.]{1,64}")
+_FHIR_TYPE: Final = re.compile(r"[A-Z][A-Za-z]{0,63}")
+_PATIENT_FIELDS: Final = ("subject", "patient")
+#: Types ``build_timeline`` reads as clinical records; without a subject they belong to the file's
+#: only patient, as ingest decides.
+_CLINICAL_TYPES: Final = frozenset(
+    {
+        "Observation",
+        "Condition",
+        "Immunization",
+        "ServiceRequest",
+        "MedicationStatement",
+        "MedicationRequest",
+        "MedicationAdministration",
+    }
+)
+_BATCH: Final = 500
+MAX_FULL_URL_BYTES: Final = 1000
+_PROGRESS_EVERY: Final = 1000
+_MAX_BUNDLE_DEPTH: Final = 32  # as ingest: absurdly nested bundles stop there
+
+
+class PatientNotFound(InputRefused):
+    """No stored patient has this id (the web pages answer 404)."""
+
+
+@dataclass(frozen=True)
+class PatientRow:
+    """One stored patient, as the worklist lists it (``loaded_at`` in UTC, timezone-aware)."""
+
+    id: str
+    display_name: str
+    birth_date: date | None
+    gender: str | None
+    source: str
+    loaded_at: datetime
+    resources: int
+
+
+@dataclass(frozen=True)
+class LoadProgress:
+    """Where a load is: file ``file_number`` of ``file_count``, ``resources`` read from it so far."""
+
+    path: Path
+    file_number: int
+    file_count: int
+    resources: int
+    done: bool
+
+
+@dataclass
+class LoadReport:
+    """What a load stored: files, Patient resources, resources (all types) and notes on what was
+    skipped (no patient data in them)."""
+
+    files: int = 0
+    patients: int = 0
+    resources: int = 0
+    issues: list[str] = field(default_factory=list)
+
+
+ProgressCallback = Callable[[LoadProgress], None]
+
+
+# --------------------------------------------------------------------------- reading files
+
+
+def _input_files(path: Path) -> list[Path]:
+    if path.is_dir():
+        files = sorted(
+            child
+            for child in path.iterdir()
+            if child.is_file() and not child.name.startswith(".") and child.name.endswith(INPUT_SUFFIXES)
+        )
+        if not files:
+            raise InputRefused(f"{path}: no {', '.join(INPUT_SUFFIXES)} files in this directory")
+        return files
+    if not path.exists():
+        raise InputRefused(f"{path}: no such file or directory")
+    return [path]
+
+
+def _ndjson_records(
+    stream: IO[bytes], name: str, compressed: bool
+) -> Iterator[tuple[list[dict[str, Any]], str]]:
+    """The resources of each NDJSON line, with ``line N``; refusals word it as ingest does."""
+    number = 0
+    found = False
+    try:
+        for number, raw in enumerate(stream, start=1):
+            try:
+                line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError:
+                raise InputRefused(f"{name} line {number}: not FHIR JSON (not UTF-8 text)") from None
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except (ValueError, RecursionError):
+                raise InputRefused(f"{name} line {number}: not valid JSON") from None
+            if not isinstance(obj, dict):
+                raise InputRefused(f"{name} line {number}: not a JSON object")
+            if not isinstance(obj.get("resourceType"), str):
+                raise InputRefused(f"{name} line {number}: no resourceType")
+            found = True
+            yield resources_from_json(obj), f"line {number}"
+    except (OSError, EOFError, zlib.error) as error:
+        if compressed:
+            raise InputRefused(f"{name}: not a valid gzip file (broken after line {number})") from None
+        raise InputRefused(f"{name}: cannot be read ({getattr(error, 'strerror', None) or error})") from None
+    if not found:
+        raise InputRefused(f"{name}: no resources")
+
+
+def _ndjson_stream(path: Path, name: str) -> Iterator[tuple[list[dict[str, Any]], str]]:
+    try:
+        raw = path.open("rb")
+    except OSError as error:
+        raise InputRefused(f"{name}: cannot be read ({error.strerror or error})") from None
+    with raw:
+        compressed = raw.read(2) == b"\x1f\x8b"
+        raw.seek(0)
+        if compressed:
+            with gzip.GzipFile(fileobj=raw, mode="rb") as unzipped:
+                yield from _ndjson_records(cast(IO[bytes], unzipped), name, compressed=True)
+        else:
+            yield from _ndjson_records(raw, name, compressed=False)
+
+
+def _whole_json(data: bytes) -> object | None:
+    """``data`` as one JSON document, or None when it is not one (NDJSON, broken, not text)."""
+    try:
+        if data[:2] == b"\x1f\x8b":
+            data = gzip.decompress(data)
+        doc: object = json.loads(data.decode("utf-8-sig"))
+    except (OSError, EOFError, zlib.error, ValueError, RecursionError):
+        return None
+    return doc
+
+
+def _bundle_places(bundle: Mapping[str, Any], name: str) -> list[str]:
+    """The place of each resource ``resources_from_json`` takes from ``bundle``, in its order.
+
+    Ingest skips a Bundle entry that is not an object; a store must not drop data silently, so
+    such an entry (or an entry whose resource is not a FHIR resource) refuses the file.
+    """
+    places: list[str] = []
+    _walk_entries(bundle, name, "", 0, places)
+    return places
+
+
+def _walk_entries(obj: Mapping[str, Any], name: str, place: str, depth: int, places: list[str]) -> None:
+    # The same walk as ingest's flattening, so places line up with its resources.
+    if depth > _MAX_BUNDLE_DEPTH:
+        return
+    if obj.get("resourceType") != "Bundle":
+        places.append(place)
+        return
+    entries = obj.get("entry")
+    if entries is None:
+        return
+    prefix = f"{place} > " if place else ""
+    if not isinstance(entries, list):
+        raise InputRefused(f"{name} {prefix}entry: not a list of entries")
+    for number, entry in enumerate(entries, start=1):
+        where = f"{prefix}entry {number}"
+        if not isinstance(entry, dict):
+            raise InputRefused(f"{name} {where}: not a JSON object")
+        resource = entry.get("resource")
+        if resource is None:
+            continue  # e.g. a transaction's DELETE: a request and no resource
+        if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
+            raise InputRefused(f"{name} {where}: its resource is not a FHIR resource (no resourceType)")
+        _walk_entries(resource, name, where, depth + 1, places)
+
+
+@dataclass
+class _FileInput:
+    """One file's resources, read lazily (NDJSON) or at once (a Bundle)."""
+
+    records: Iterable[tuple[list[dict[str, Any]], str]]
+    full_urls: dict[str, tuple[str, str]]
+    skipped: bool = False
+
+
+def _read_file(path: Path, name: str, in_directory: bool) -> _FileInput:
+    if path.name.endswith(_NDJSON_SUFFIXES):
+        return _FileInput(_ndjson_stream(path, name), {})
+    data = read_path(path)
+    doc = _whole_json(data)
+    if doc is None:
+        parse_input(data, name)  # refuses with ingest's message unless it is NDJSON by content
+        if data[:2] == b"\x1f\x8b":
+            data = gzip.decompress(data)
+        return _FileInput(_ndjson_records(io.BytesIO(data), name, compressed=False), {})
+    if (
+        in_directory
+        and isinstance(doc, dict)
+        and "resourceType" not in doc
+        and {"transactionTime", "output"} <= doc.keys()
+    ):
+        return _FileInput((), {}, skipped=True)
+    is_bundle = isinstance(doc, dict) and doc.get("resourceType") == "Bundle"
+    places = _bundle_places(doc, name) if isinstance(doc, dict) and is_bundle else []
+    resources = parse_input(data, name)
+    if is_bundle:
+        if len(places) != len(resources):  # pragma: no cover - the two walks agree by construction
+            places = [f"resource {n}" for n in range(1, len(resources) + 1)]
+    else:
+        places = [f"resource {n}" for n in range(1, len(resources) + 1)]
+    full_urls: dict[str, tuple[str, str]] = {}
+    for resource in resources:
+        url = resource.get(FULL_URL_KEY)
+        key = _resource_key(resource)
+        if isinstance(url, str) and key is not None:
+            full_urls.setdefault(url.strip(), key)
+    return _FileInput([([r], p) for r, p in zip(resources, places, strict=True)], full_urls)
+
+
+# --------------------------------------------------------------------------- identifying records
+
+
+def _resource_key(resource: Mapping[str, Any]) -> tuple[str, str] | None:
+    """(type, id) of a resource; a Bundle entry without ``id`` takes it from its ``fullUrl``."""
+    rtype = resource.get("resourceType")
+    if not isinstance(rtype, str) or not _FHIR_TYPE.fullmatch(rtype):
+        return None
+    rid = resource.get("id")
+    if isinstance(rid, str) and _FHIR_ID.fullmatch(rid.strip()):
+        return rtype, rid.strip()
+    if rid is not None:
+        return None
+    url = resource.get(FULL_URL_KEY)
+    if not isinstance(url, str):
+        return None
+    url = url.strip()
+    if url.startswith("urn:uuid:"):
+        candidate = url[len("urn:uuid:") :]
+    else:
+        parts = url.split("/_history/")[0].rstrip("/").split("/")
+        candidate = parts[-1] if len(parts) >= 2 and parts[-2] == rtype else ""
+    return (rtype, candidate) if _FHIR_ID.fullmatch(candidate) else None
+
+
+def _reference_text(ref: object) -> str | None:
+    if isinstance(ref, str):
+        text = ref
+    elif isinstance(ref, dict) and isinstance(ref.get("reference"), str):
+        text = ref["reference"]
+    else:
+        return None
+    return text.strip() or None
+
+
+def _type_and_id(reference: str) -> tuple[str, str] | None:
+    """``Type/id`` of a relative or absolute reference (``_history`` dropped), else None."""
+    if reference.startswith(("urn:", "#")):
+        return None
+    parts = reference.split("/_history/")[0].rstrip("/").split("/")
+    if len(parts) >= 2 and _FHIR_TYPE.fullmatch(parts[-2]) and _FHIR_ID.fullmatch(parts[-1]):
+        return parts[-2], parts[-1]
+    return None
+
+
+def _patient_of(
+    resource: Mapping[str, Any], full_urls: Mapping[str, tuple[str, str]]
+) -> tuple[str | None, bool]:
+    """The patient a record is about, and whether it may be the file's only patient's.
+
+    Mirrors ingest's reading of ``subject`` / ``patient``: a ``Patient/<id>`` reference (relative,
+    absolute or through a Bundle ``fullUrl``) names the patient; a reference that cannot be checked
+    (an unknown ``urn:uuid:``, a contained one) or no reference on a clinical record means the
+    file's only patient, if it has exactly one.
+    """
+    refs = [resource[f] for f in _PATIENT_FIELDS if resource.get(f) is not None]
+    if not refs:
+        return None, resource.get("resourceType") in _CLINICAL_TYPES
+    names_a_patient = False
+    for ref in refs:
+        text = _reference_text(ref)
+        if text is None or text.startswith("#"):
+            continue
+        target = full_urls.get(text)
+        if target is not None:
+            if target[0] == "Patient":
+                return target[1], False
+            continue
+        key = _type_and_id(text)
+        if key is not None and key[0] == "Patient":
+            return key[1], False
+        if "Patient/" in text and not text.startswith("urn:"):
+            names_a_patient = True
+    return None, not names_a_patient
+
+
+# --------------------------------------------------------------------------- writing a file
+
+
+def _full_url(url: object) -> str | None:
+    # Longer ones are no real URL, and would not fit a PostgreSQL index entry (about 2.7 kB).
+    if not isinstance(url, str) or not url.strip():
+        return None
+    cleaned = clean_text(url.strip())
+    return cleaned if len(cleaned.encode("utf-8")) <= MAX_FULL_URL_BYTES else None
+
+
+def _upsert(dialect: str, table: Any, keys: list[str]) -> Insert:
+    insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    columns = [c.name for c in table.__table__.columns if c.name not in keys]
+    return insert.on_conflict_do_update(index_elements=keys, set_={c: insert.excluded[c] for c in columns})
+
+
+class _FileWriter:
+    """Writes one file's records inside the caller's transaction, in batches."""
+
+    def __init__(
+        self, connection: Connection, dialect: str, source: str, full_urls: dict[str, tuple[str, str]]
+    ) -> None:
+        self.connection = connection
+        self.source = clean_text(source)
+        self.full_urls = full_urls
+        self.loaded_at = datetime.now(UTC)
+        self.resource_upsert = _upsert(dialect, ResourceRecord, ["resource_type", "id"])
+        self.patient_upsert = _upsert(dialect, PatientRecord, ["id"])
+        self.seen: set[tuple[str, str]] = set()
+        self.batch: list[dict[str, Any]] = []
+        self.patients: list[dict[str, Any]] = []
+        self.pending: list[dict[str, Any]] = []  # records that may be the only patient's
+        self.issues: list[str] = []
+        self.count = 0
+        self.patients_written = 0
+        self.repeated = 0
+
+    def add(self, resource: dict[str, Any], place: str) -> None:
+        key = _resource_key(resource)
+        if key is None:
+            rtype = resource.get("resourceType")
+            what = rtype if isinstance(rtype, str) and _FHIR_TYPE.fullmatch(rtype) else "a resource"
+            self.issues.append(f"{self.source} {place}: {what} without a valid type and id; not stored")
+            return
+        if key in self.seen:  # as ingest: the first record with a key is the one read
+            self.repeated += 1
+            return
+        self.seen.add(key)
+        rtype, rid = key
+        clean = {k: v for k, v in resource.items() if k != FULL_URL_KEY}
+        json_text = json.dumps(clean, ensure_ascii=False, separators=(",", ":"))
+        try:
+            json_text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate from a \\ud800 escape: keep it escaped
+            json_text = json.dumps(clean, separators=(",", ":"))
+        url = resource.get(FULL_URL_KEY)
+        meta = resource.get("meta")
+        last_updated = meta.get("lastUpdated") if isinstance(meta, dict) else None
+        if rtype == "Patient":
+            patient_id: str | None = rid
+            maybe_only = False
+            self._patient(resource, rid)
+        else:
+            patient_id, maybe_only = _patient_of(resource, self.full_urls)
+        row = {
+            "resource_type": rtype,
+            "id": rid,
+            "patient_id": patient_id,
+            "full_url": _full_url(url),
+            "json_text": json_text,
+            "last_updated": clean_text(last_updated, 64) if isinstance(last_updated, str) else None,
+            "source": self.source,
+            "loaded_at": self.loaded_at,
+            "position": len(self.seen),
+        }
+        self.count += 1
+        if patient_id is None and maybe_only:
+            self.pending.append(row)
+            return
+        self.batch.append(row)
+        if len(self.batch) >= _BATCH:
+            self._flush()
+
+    def _patient(self, resource: Mapping[str, Any], rid: str) -> None:
+        summary = build_timeline([dict(resource)]).patient
+        gender = resource.get("gender")
+        self.patients.append(
+            {
+                "id": rid,
+                "display_name": clean_text(summary.name),
+                "birth_date": summary.birth_date,
+                "gender": clean_text(gender, 32) if isinstance(gender, str) else None,
+                "source": self.source,
+                "loaded_at": self.loaded_at,
+            }
+        )
+
+    def _flush(self) -> None:
+        if self.batch:
+            self.connection.execute(self.resource_upsert, self.batch)
+            self.batch = []
+        if self.patients:
+            self.connection.execute(self.patient_upsert, self.patients)
+            self.patients_written += len(self.patients)
+            self.patients = []
+
+    def finish(self) -> None:
+        if self.repeated:
+            self.issues.append(
+                f"{self.source}: {self.repeated} record(s) repeat a type and id seen earlier in the file;"
+                " the first was kept"
+            )
+        patient_ids = [key[1] for key in self.seen if key[0] == "Patient"]
+        only = patient_ids[0] if len(patient_ids) == 1 else None
+        for row in self.pending:
+            row["patient_id"] = only
+            self.batch.append(row)
+        self.pending = []
+        self._flush()
+
+
+def _load_file(
+    db: Database,
+    path: Path,
+    number: int,
+    count: int,
+    in_directory: bool,
+    progress: ProgressCallback | None,
+) -> tuple[int, int, list[str]] | None:
+    """(patients, resources, issues) stored from one file; None when the file was skipped."""
+    name = clean_text(str(path))
+    source = _read_file(path, name, in_directory)
+    if source.skipped:
+        return None
+    with db.engine.begin() as connection:  # one transaction: the whole file or nothing
+        writer = _FileWriter(connection, db.dialect, name, source.full_urls)
+        next_report = _PROGRESS_EVERY
+        for resources, place in source.records:
+            for resource in resources:
+                writer.add(resource, place)
+            if progress is not None and writer.count >= next_report:
+                next_report = writer.count + _PROGRESS_EVERY
+                progress(LoadProgress(path, number, count, writer.count, done=False))
+        writer.finish()
+    if progress is not None:
+        progress(LoadProgress(path, number, count, writer.count, done=True))
+    return writer.patients_written, writer.count, writer.issues
+
+
+def load_path(db: Database, path: str | Path, progress: ProgressCallback | None = None) -> LoadReport:
+    """Load a Bundle, an NDJSON file or a bulk export directory; one transaction per file.
+
+    ``progress`` (optional) is called every thousand resources and at the end of each file. A bad
+    file raises :class:`InputRefused` naming it and the place; the files before it (in name order)
+    stay stored, nothing of the bad one is written.
+    """
+    root = Path(path)
+    files = _input_files(root)
+    in_directory = root.is_dir()
+    report = LoadReport()
+    for number, file in enumerate(files, start=1):
+        try:
+            stored = _load_file(db, file, number, len(files), in_directory, progress)
+        except InputRefused as refusal:
+            if report.files:
+                raise InputRefused(
+                    f"{refusal} (nothing of it stored; {report.files} earlier file(s) were stored)"
+                ) from None
+            raise
+        if stored is None:
+            report.issues.append(f"{clean_text(str(file))}: a bulk export manifest, not FHIR data; skipped")
+            if progress is not None:
+                progress(LoadProgress(file, number, len(files), 0, done=True))
+            continue
+        patients, resources, issues = stored
+        report.files += 1
+        report.patients += patients
+        report.resources += resources
+        report.issues.extend(issues)
+    return report
+
+
+# --------------------------------------------------------------------------- reading back
+
+
+def list_patients(db: Database) -> list[PatientRow]:
+    """Every stored patient, by id, with the number of resources stored about them."""
+    counts = (
+        select(ResourceRecord.patient_id, func.count().label("n"))
+        .group_by(ResourceRecord.patient_id)
+        .subquery()
+    )
+    query = (
+        select(PatientRecord, func.coalesce(counts.c.n, 0))
+        .outerjoin(counts, counts.c.patient_id == PatientRecord.id)
+        .order_by(PatientRecord.id)
+    )
+    with db.session() as session:
+        return [
+            PatientRow(
+                id=p.id,
+                display_name=p.display_name,
+                birth_date=p.birth_date,
+                gender=p.gender,
+                source=p.source,
+                # SQLite hands back naive datetimes; they were written in UTC.
+                loaded_at=p.loaded_at if p.loaded_at.tzinfo else p.loaded_at.replace(tzinfo=UTC),
+                resources=int(n),
+            )
+            for p, n in session.execute(query)
+        ]
+
+
+def _own_rows(db: Database, patient_id: str) -> list[tuple[str, str | None]]:
+    query = (
+        select(ResourceRecord.json_text, ResourceRecord.full_url)
+        .where(ResourceRecord.patient_id == patient_id)
+        .order_by(ResourceRecord.loaded_at, ResourceRecord.position, ResourceRecord.resource_type)
+    )
+    with db.engine.connect() as connection:
+        return [(row[0], row[1]) for row in connection.execute(query)]
+
+
+def patient_resources(db: Database, patient_id: str) -> list[dict[str, Any]]:
+    """The stored resources about one patient (their Patient first when loaded first), as FHIR
+    JSON; empty for an unknown patient."""
+    return [json.loads(text) for text, _url in _own_rows(db, patient_id)]
+
+
+def _references(value: object, out: set[str]) -> None:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "reference" and isinstance(item, str):
+                out.add(item.strip())
+            else:
+                _references(item, out)
+    elif isinstance(value, list):
+        for item in value:
+            _references(item, out)
+
+
+def patient_timeline(db: Database, patient_id: str) -> Timeline:
+    """The patient's :class:`Timeline`, built by ingest from the stored resources and the shared
+    ones they reference (a Medication, say). :class:`PatientNotFound` for an unknown patient."""
+    with db.session() as session:
+        if session.get(PatientRecord, patient_id) is None:
+            raise PatientNotFound(f"patient {patient_id}: not in the database")
+    resources: list[dict[str, Any]] = []
+    for text, url in _own_rows(db, patient_id):
+        resource = json.loads(text)
+        if url:
+            resource[FULL_URL_KEY] = url
+        resources.append(resource)
+    references: set[str] = set()
+    _references(resources, references)
+    keys = sorted({k for k in map(_type_and_id, references) if k is not None})
+    urls = sorted(references)
+    shared: list[dict[str, Any]] = []
+    if keys or urls:
+        with db.engine.connect() as connection:
+            for start in range(0, max(len(keys), len(urls)), _BATCH):
+                conditions = []
+                if keys[start : start + _BATCH]:
+                    conditions.append(
+                        tuple_(ResourceRecord.resource_type, ResourceRecord.id).in_(
+                            keys[start : start + _BATCH]
+                        )
+                    )
+                if urls[start : start + _BATCH]:
+                    conditions.append(ResourceRecord.full_url.in_(urls[start : start + _BATCH]))
+                query = select(
+                    ResourceRecord.resource_type,
+                    ResourceRecord.id,
+                    ResourceRecord.json_text,
+                    ResourceRecord.full_url,
+                ).where(ResourceRecord.patient_id.is_(None), or_(*conditions))
+                for rtype, _rid, text, url in connection.execute(query):
+                    if rtype in _CLINICAL_TYPES:
+                        # Another record without a patient is not this patient's lab or condition.
+                        continue
+                    resource = json.loads(text)
+                    if url:
+                        resource[FULL_URL_KEY] = url
+                    shared.append(resource)
+    unique_shared = list({(r["resourceType"], r.get("id"), r.get(FULL_URL_KEY)): r for r in shared}.values())
+    # The patient's own Patient is the only one in the list (its id may come from a fullUrl).
+    return build_timeline([*resources, *unique_shared])

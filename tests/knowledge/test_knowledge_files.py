@@ -38,6 +38,8 @@ CATALOG_STATEMENTS: dict[str, list[str]] = {
     "igrt.breakthrough-infections": ["K-3", "D-12", "D-11", "D-15"],
     "igrt.review-continuation": ["K-11", "D-17"],
     "igrt.mucosal-residual-risk": ["D-14", "D-15", "D-16"],
+    "igrt.order-dose": ["K-9", "D-9"],  # order hooks only (contract §4)
+    "igrt.order-indication": ["K-20", "K-8", "D-8"],  # order hooks only (contract §4)
     "prophylaxis.consider": ["K-17", "D-6", "D-7", "D-17"],
     "prophylaxis.not-routine": ["K-17"],
     "kesimpta.continue": ["K-1", "K-6", "K-7", "K-12", "K-22"],
@@ -68,6 +70,8 @@ CATALOG_POPULATION: dict[str, str] = {
     "igrt.breakthrough-infections": "any",
     "igrt.review-continuation": "any",
     "igrt.mucosal-residual-risk": "any",
+    "igrt.order-dose": "any",
+    "igrt.order-indication": "any",
     "prophylaxis.consider": "any",
     "prophylaxis.not-routine": "K",
     "kesimpta.continue": "K-ofa",
@@ -89,6 +93,8 @@ CATALOG_BASE_PRIORITY: dict[str, str] = {
     "igrt.start": "warning",
     "igrt.trough-below-target": "warning",
     "igrt.breakthrough-infections": "warning",
+    "igrt.order-dose": "warning",
+    "igrt.order-indication": "warning",
     "kesimpta.consider-discontinuation": "warning",
     "kesimpta.delay-dose": "warning",
     "evaluate.igm-deficiency": "warning",
@@ -114,6 +120,7 @@ REASON_CODES: dict[str, list[str]] = {
     "monitor.ig-due": MONITOR_CODES,
     "monitor.igg-trough": ["scheduled", "overdue", "never-measured", "start-unknown", "trend"],
     "vaccine.live-avoid": ["on-therapy", "starting", "not-repleted", "live-vaccine-given"],
+    "igrt.order-dose": ["dose-above", "dose-below", "weight-missing"],
 }
 
 REQUIRED_VARIANTS: dict[str, set[str]] = {
@@ -130,6 +137,7 @@ REQUIRED_VARIANTS: dict[str, set[str]] = {
     },
     "igrt.trough-on-target": {"within", "above"},
     "prophylaxis.consider": {"K", "D"},
+    "igrt.order-dose": {"dose-above", "dose-below", "weight-missing"},
 }
 
 # clinical-spec §8 profile keys.

@@ -8,19 +8,29 @@ the draft orders, which count as the patient's records (status draft) when the f
 
 from __future__ import annotations
 
+import asyncio
+import copy
 import uuid
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from igwatch.assessment import Assessment, Recommendation
+from pydantic import ValidationError
+
+from igwatch.assessment import Assessment, Reason, Recommendation
+from igwatch.cdshooks.models import SUMMARY_MAX, HookRequest
+from igwatch.dosing import dose_block
 from igwatch.engine import assess
-from igwatch.errors import InputRefused
-from igwatch.fhir.ingest import build_timeline, resources_from_json
+from igwatch.errors import IgwatchError, InputRefused
+from igwatch.facts import DEFAULT_IGRT_INTERVAL_DAYS
+from igwatch.fhir.ingest import FULL_URL_KEY, build_timeline, resources_from_json
 from igwatch.knowledge.catalog import knowledge
 from igwatch.knowledge.profile import Profile
-from igwatch.timeline import Timeline
+from igwatch.timeline import MedicationRecord, Timeline
 
 RECOMMENDATION_ID = "org.igwatch.recommendation-id"
+SUMMARISED_IDS = "org.igwatch.summarised-recommendation-ids"
+SUMMARY_CARD_ID = "summary"
 PREFETCH_KEYS = (
     "patient",
     "observations",
@@ -33,178 +43,426 @@ PREFETCH_KEYS = (
     "medications",
 )
 HOOKS = ("patient-view", "order-select", "order-sign")
-OVERRIDE_REASONS = [
-    {
-        "code": "not-applicable",
-        "system": "https://igwatch.dev/fhir/CodeSystem/override-reason",
-        "display": "Does not apply to this patient",
-    },
-    {
-        "code": "already-addressed",
-        "system": "https://igwatch.dev/fhir/CodeSystem/override-reason",
-        "display": "Already addressed",
-    },
+OVERRIDE_SYSTEM = "https://igwatch.dev/fhir/CodeSystem/override-reason"
+OVERRIDE_REASONS: list[dict[str, Any]] = [
+    {"code": "not-applicable", "system": OVERRIDE_SYSTEM, "display": "Does not apply to this patient"},
+    {"code": "already-addressed", "system": OVERRIDE_SYSTEM, "display": "Already addressed"},
     {
         "code": "clinical-judgement",
-        "system": "https://igwatch.dev/fhir/CodeSystem/override-reason",
+        "system": OVERRIDE_SYSTEM,
         "display": "Clinical judgement: benefit outweighs risk",
     },
 ]
 
 
-def _object(value: Any, where: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise InputRefused(f"{where}: expected a JSON object")
-    return value
+class PrefetchUnavailable(IgwatchError):
+    """Prefetch data is missing and could not be read from the FHIR server (the service: 412)."""
 
 
-def request_resources(request: dict[str, Any]) -> tuple[list[dict[str, Any]], set[str]]:
-    """The patient's resources from the prefetch, plus the draft orders (and their ``Type/id`` keys)."""
-    prefetch = request.get("prefetch") or {}
-    context = _object(request.get("context") or {}, "context")
+# --------------------------------------------------------------------------- request
+
+
+def parse_request(request: Any) -> HookRequest:
+    """The request validated as CDS Hooks; anything else is refused with where it went wrong."""
+    if not isinstance(request, dict):
+        raise InputRefused("request: expected a JSON object (a CDS Hooks request)")
+    try:
+        return HookRequest.model_validate(request)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "request"
+        raise InputRefused(f"request {where}: {first['msg']}") from None
+
+
+def missing_prefetch(request: HookRequest) -> list[str]:
+    """The prefetch keys absent from the request (absent = not fetched; ``null`` = no data)."""
+    sent = request.prefetch or {}
+    return [key for key in PREFETCH_KEYS if key not in sent]
+
+
+async def complete_prefetch(request: HookRequest, *, timeout_s: float) -> HookRequest:
+    """Read absent prefetch keys from ``fhirServer`` with ``fhirAuthorization``.
+
+    Raises :class:`PrefetchUnavailable` when there is no FHIR server or it cannot answer in time.
+    """
+    missing = missing_prefetch(request)
+    if not missing:
+        return request
+    if not request.fhirServer:
+        raise PrefetchUnavailable(
+            f"prefetch {', '.join(missing)} not sent and no fhirServer to read them from"
+        )
+    try:
+        from igwatch.cdshooks.fhir_fallback import FhirUnavailable, fetch_prefetch
+    except ImportError:  # the fallback client is not installed in this build
+        raise PrefetchUnavailable(f"prefetch {', '.join(missing)} not sent") from None
+    authorization = request.fhirAuthorization.model_dump() if request.fhirAuthorization else None
+    try:
+        fetched = await asyncio.wait_for(
+            fetch_prefetch(
+                request.fhirServer,
+                authorization,
+                request.context.patientId,
+                missing,
+                timeout_s=timeout_s,
+            ),
+            timeout=timeout_s,
+        )
+    except FhirUnavailable as error:
+        raise PrefetchUnavailable(f"prefetch {', '.join(missing)}: {error}") from None
+    except TimeoutError:
+        raise PrefetchUnavailable(
+            f"prefetch {', '.join(missing)}: the FHIR server did not answer within {timeout_s:g} s"
+        ) from None
+    still = [key for key in missing if key not in fetched]
+    if still:
+        raise PrefetchUnavailable(f"prefetch {', '.join(still)}: not returned by the FHIR server")
+    prefetch: dict[str, dict[str, Any] | None] = {**(request.prefetch or {}), **fetched}
+    return request.model_copy(update={"prefetch": prefetch})
+
+
+def request_resources(request: HookRequest) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
+    """The patient's resources from the prefetch, plus the draft orders (also by ``Type/id``)."""
     resources: list[dict[str, Any]] = []
     for key in PREFETCH_KEYS:
-        value = prefetch.get(key) if isinstance(prefetch, dict) else None
-        if isinstance(value, dict):  # null means the EHR has no such data
+        value = (request.prefetch or {}).get(key)
+        if value is not None:  # null means the EHR has no such data
             resources.extend(resources_from_json(value))
-    drafts: set[str] = set()
-    draft_orders = context.get("draftOrders")
-    if isinstance(draft_orders, dict):
-        for resource in resources_from_json(draft_orders):
+    drafts: dict[str, dict[str, Any]] = {}
+    if request.context.draftOrders is not None:
+        for resource in resources_from_json(request.context.draftOrders):
             resources.append(resource)
-            drafts.add(f"{resource.get('resourceType')}/{resource.get('id')}")
-    patient_id = context.get("patientId")
-    if isinstance(patient_id, str) and not any(
-        r.get("resourceType") == "Patient" and r.get("id") == patient_id for r in resources
-    ):
+            drafts[f"{resource.get('resourceType')}/{resource.get('id')}"] = resource
+    patient_id = request.context.patientId
+    if not any(r.get("resourceType") == "Patient" and r.get("id") == patient_id for r in resources):
         resources.append({"resourceType": "Patient", "id": patient_id})
     return resources, drafts
 
 
+# --------------------------------------------------------------------------- cards
+
+
+def _markdown_text(text: str) -> str:
+    """FHIR strings go into markdown that EHRs render: no raw HTML from a record."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _summary(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= SUMMARY_MAX else text[: SUMMARY_MAX - 1].rstrip() + "…"
+
+
+def _statements_markdown(statement_ids: Iterable[str]) -> str:
+    statements = knowledge().statements
+    return "\n".join(
+        f"- **{s}** ({statements[s].document} [{statements[s].citation_label}]): {statements[s].summary}"
+        for s in statement_ids
+        if s in statements
+    )
+
+
+def _source(statement_ids: list[str], public_url: str | None) -> dict[str, Any]:
+    shown = ", ".join(statement_ids[:3]) + (" …" if len(statement_ids) > 3 else "")
+    source: dict[str, Any] = {"label": f"igwatch · {shown}" if shown else "igwatch"}
+    if public_url and statement_ids:
+        source["url"] = f"{public_url}/knowledge/statements/{statement_ids[0]}"
+    return source
+
+
 def _card(
     rec: Recommendation,
+    public_url: str | None,
     *,
     indicator: str | None = None,
     summary: str | None = None,
     suggestions: list[dict[str, Any]] | None = None,
-    link: str | None = None,
+    selection: str = "any",
 ) -> dict[str, Any]:
-    statements = knowledge().statements
-    cited = "\n".join(
-        f"- **{s}** ({statements[s].document} [{statements[s].citation_label}]): {statements[s].summary}"
-        for s in rec.statements
-        if s in statements
-    )
+    detail = _markdown_text(rec.detail)
+    cited = _statements_markdown(rec.statements)
+    if cited:
+        detail += f"\n\n**Statements:**\n{cited}"
     card: dict[str, Any] = {
         "uuid": str(uuid.uuid4()),
-        "summary": (summary or rec.summary)[:139],
+        "summary": _summary(summary or rec.summary),
         "indicator": indicator or rec.priority,
-        "detail": f"{rec.detail}\n\n**Statements:**\n{cited}",
-        "source": {"label": "igwatch: " + ", ".join(rec.statements[:3])},
+        "detail": detail,
+        "source": _source(rec.statements, public_url),
         "overrideReasons": OVERRIDE_REASONS,
         "extension": {RECOMMENDATION_ID: rec.id},
     }
     if suggestions:
         card["suggestions"] = suggestions
-        card["selectionBehavior"] = "at-most-one"
-    if link:
-        card["links"] = [{"label": "igwatch patient page", "url": link, "type": "absolute"}]
+        card["selectionBehavior"] = selection
+    if public_url:
+        page = f"{public_url}/knowledge/recommendations/{rec.id}"
+        card["links"] = [
+            {"label": "igwatch: this recommendation and its sources", "url": page, "type": "absolute"}
+        ]
     return card
 
 
-def _suggestion(label: str, actions: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"label": label, "uuid": str(uuid.uuid4()), "actions": actions}
+def _suggestion(label: str, actions: list[dict[str, Any]], recommended: bool = True) -> dict[str, Any]:
+    return {"label": label, "uuid": str(uuid.uuid4()), "isRecommended": recommended, "actions": actions}
+
+
+def _action_suggestions(rec: Recommendation) -> list[dict[str, Any]] | None:
+    return [_suggestion(a["description"], [a]) for a in rec.actions] or None
 
 
 def patient_view_cards(
-    assessment: Assessment, profile: Profile, link: str | None = None
+    assessment: Assessment, profile: Profile, public_url: str | None = None
 ) -> list[dict[str, Any]]:
-    urgent = [r for r in assessment.recommendations if r.priority != "info"]
-    rest = [r for r in assessment.recommendations if r.priority == "info"]
+    """Critical and warning recommendations as cards, then one info card for the rest, linking
+    the patient page; never more than ``max_patient_view_cards`` in all."""
+    if not assessment.applicable or not assessment.recommendations:
+        return []
     limit = profile.max_patient_view_cards
-    cards = [
-        _card(r, suggestions=[_suggestion(a["description"], [a]) for a in r.actions] or None)
-        for r in urgent[: limit - 1 if rest else limit]
-    ]
-    hidden = rest + urgent[len(cards) :]
+    urgent = [r for r in assessment.recommendations if r.priority != "info"]
+    shown = urgent[: limit - 1]  # one place is kept for the summary card
+    if len(urgent) == limit and len(urgent) == len(assessment.recommendations):
+        shown = urgent  # nothing left to summarise: every place holds an urgent card
+    cards = [_card(r, public_url, suggestions=_action_suggestions(r)) for r in shown]
+    shown_ids = {r.id for r in shown}
+    hidden = [r for r in assessment.recommendations if r.id not in shown_ids]
     if hidden:
-        lines = "\n".join(f"- {r.summary} (`{r.id}`)" for r in hidden)
-        cards.append(
-            {
-                "uuid": str(uuid.uuid4()),
-                "summary": f"igwatch: {len(hidden)} more recommendation(s) for this patient"[:139],
-                "indicator": "info",
-                "detail": f"{assessment.bottom_line}\n\n{lines}",
-                "source": {"label": "igwatch"},
-                "extension": {RECOMMENDATION_ID: "summary"},
-                **(
-                    {"links": [{"label": "igwatch patient page", "url": link, "type": "absolute"}]}
-                    if link
-                    else {}
-                ),
-            }
-        )
+        cards.append(_summary_card(assessment, hidden, public_url))
     return cards
 
 
-def order_cards(assessment: Assessment, timeline: Timeline, drafts: set[str]) -> list[dict[str, Any]]:
+def _summary_card(
+    assessment: Assessment, hidden: list[Recommendation], public_url: str | None
+) -> dict[str, Any]:
+    lines = "\n".join(f"- {r.priority}: {_markdown_text(r.summary)} (`{r.id}`)" for r in hidden)
+    more_urgent = sum(1 for r in hidden if r.priority != "info")
+    head = f"igwatch: {len(hidden)} more recommendation(s)"
+    if more_urgent:
+        head += f", {more_urgent} to act on"
+    card: dict[str, Any] = {
+        "uuid": str(uuid.uuid4()),
+        "summary": _summary(head + " — see the immunoglobulin summary"),
+        "indicator": "info",
+        "detail": f"{_markdown_text(assessment.bottom_line)}\n\n{lines}",
+        "source": {"label": "igwatch"},
+        "extension": {RECOMMENDATION_ID: SUMMARY_CARD_ID, SUMMARISED_IDS: [r.id for r in hidden]},
+    }
+    if public_url:
+        page = f"{public_url}/patients/{assessment.patient_id}"
+        card["source"]["url"] = page
+        card["links"] = [{"label": "igwatch patient page", "url": page, "type": "absolute"}]
+    return card
+
+
+# --------------------------------------------------------------------------- order cards
+
+
+def _catalog_recommendation(
+    rec_id: str, variant: str | None, reasons: list[Reason], priority: str | None = None
+) -> Recommendation:
+    """A recommendation worded from the catalog, for the checks that only order hooks make."""
+    entry = knowledge().entry(rec_id)
+    detail = entry.detail.strip()
+    if reasons:
+        detail += "\n\n**Why:**\n" + "\n".join(f"- {reason.text}" for reason in reasons)
+    return Recommendation(
+        id=rec_id,
+        priority=priority or entry.priority,  # type: ignore[arg-type]
+        summary=entry.summary_for(variant),
+        detail=detail,
+        reasons=reasons,
+        statements=list(entry.statements),
+        title=entry.title,
+    )
+
+
+def _fmt_g(value: float) -> str:
+    return f"{value:g} g"
+
+
+def _ig_dose_check(
+    order: MedicationRecord, original: dict[str, Any] | None, assessment: Assessment, profile: Profile
+) -> Recommendation | None:
+    """``igrt.order-dose``: the ordered dose against the computed one, on the order's interval."""
+    if order.dose_g is None:
+        return None
+    body = assessment.facts.get("body_size") or {}
+    entry = knowledge().entry("igrt.order-dose")
+    block, _issues = dose_block(body.get("weight_kg"), body.get("height_cm"), body.get("sex"), profile)
+    exact = block.ivig.dose_g_exact
+    interval_days = order.interval_days or DEFAULT_IGRT_INTERVAL_DAYS.get(order.route or "IV", 28)
+    what = f"{order.display or 'immune globulin'} {_fmt_g(order.dose_g)} every {interval_days:g} days"
+    if exact is None or block.weight_kg is None:
+        reason = Reason("weight-missing", f"{entry.reason_text['weight-missing']}: ordered {what}")
+        return _catalog_recommendation("igrt.order-dose", "weight-missing", [reason], priority="info")
+    standard_days = profile.ivig_interval_weeks * 7
+    factor = profile.scig_conversion_factor if order.route == "SC" else 1.0
+    scale = interval_days / standard_days * factor
+    expected = exact * scale
+    accepted = [expected, block.ivig.dose_g * scale if block.ivig.dose_g else expected]
+    titration = assessment.dosing.titration if assessment.dosing else None
+    if titration is not None and titration.increased_dose_g:
+        accepted.append(titration.increased_dose_g * scale)
+    tolerance = profile.order_dose_tolerance_pct / 100
+    if any(abs(order.dose_g - ok) <= tolerance * ok for ok in accepted):
+        return None
+    off = (order.dose_g - expected) / expected * 100
+    code = "dose-above" if off > 0 else "dose-below"
+    weighed = f" on {body['weight_date']}" if body.get("weight_date") else ""
+    text = (
+        f"{entry.reason_text[code]}: ordered {what}; computed {_fmt_g(round(expected, 1))} for that "
+        f"interval ({profile.ivig_g_per_kg:g} g/kg every {profile.ivig_interval_weeks} weeks, "
+        f"{block.weight_basis} weight {block.weight_kg:g} kg{weighed}"
+        f"{', SCIG factor ' + format(factor, 'g') if order.route == 'SC' else ''}); "
+        f"{abs(off):.0f}% {'above' if off > 0 else 'below'}, tolerance {profile.order_dose_tolerance_pct:g}%"
+    )
+    rec = _catalog_recommendation("igrt.order-dose", code, [Reason(code, text)])
+    standard = interval_days == standard_days and order.route != "SC" and block.ivig.dose_g is not None
+    suggested = block.ivig.dose_g if standard and block.ivig.dose_g is not None else round(expected)
+    if suggested > 0 and (resource := _with_dose(original, suggested)) is not None:
+        rec.actions.append(
+            {
+                "type": "update",
+                "description": f"Change the order to {suggested} g every {interval_days:g} days (computed dose)",
+                "resource": resource,
+            }
+        )
+    return rec
+
+
+def _with_dose(resource: dict[str, Any] | None, grams: int) -> dict[str, Any] | None:
+    """The draft order with its dose replaced (the ``update`` suggestion of a dose card)."""
+    if resource is None:
+        return None
+    changed = copy.deepcopy(resource)
+    changed.pop(FULL_URL_KEY, None)
+    try:
+        quantity = changed["dosageInstruction"][0]["doseAndRate"][0]["doseQuantity"]
+    except (KeyError, IndexError, TypeError):
+        return None
+    if not isinstance(quantity, dict):
+        return None
+    quantity.update(value=grams, unit="g", system="http://unitsofmeasure.org", code="g")
+    return changed
+
+
+def _ig_order_cards(
+    assessment: Assessment,
+    timeline: Timeline,
+    drafts: dict[str, dict[str, Any]],
+    profile: Profile,
+    public_url: str | None,
+) -> list[dict[str, Any]]:
+    igrt = assessment.facts.get("ig_replacement") or {}
+    immunomodulatory = set(igrt.get("immunomodulatory_records") or ())
+    orders = [
+        m
+        for m in timeline.medications
+        if m.id in drafts and m.category == "immune-globulin" and m.id not in immunomodulatory
+    ]
+    cards: list[dict[str, Any]] = []
+    for order in orders:
+        dose = _ig_dose_check(order, drafts.get(order.id), assessment, profile)
+        if dose is not None:
+            cards.append(
+                _card(dose, public_url, suggestions=_action_suggestions(dose), selection="at-most-one")
+            )
+    already_on_igrt = igrt.get("status") == "current"
+    if orders and not already_on_igrt and assessment.recommendation("igrt.start") is None:
+        cards.append(_card(_catalog_recommendation("igrt.order-indication", None, []), public_url))
+    return cards
+
+
+def order_cards(
+    assessment: Assessment,
+    timeline: Timeline,
+    drafts: dict[str, dict[str, Any]],
+    profile: Profile,
+    public_url: str | None = None,
+) -> list[dict[str, Any]]:
     """Cards about the draft orders only."""
+    if not drafts or not assessment.applicable:
+        return []
     cards: list[dict[str, Any]] = []
     live_orders = [v for v in timeline.vaccinations if v.id in drafts and v.live]
     live = assessment.recommendation("vaccine.live-avoid")
     if live_orders and live is not None:
         starting_only = {r.code for r in live.reasons} <= {"starting"}
+        entry = knowledge().entry("vaccine.live-avoid")
         for order in live_orders:
+            name = order.display or "the live vaccine"
             cards.append(
                 _card(
                     live,
+                    public_url,
                     indicator="warning" if starting_only else "critical",
-                    summary=knowledge()
-                    .entry("vaccine.live-avoid")
-                    .summary_for("order-starting" if starting_only else "order"),
+                    summary=entry.summary_for("order-starting" if starting_only else "order"),
                     suggestions=[
                         _suggestion(
-                            f"Remove the order for {order.display or 'the live vaccine'}",
+                            f"Remove the order for {name}",
                             [
                                 {
                                     "type": "delete",
-                                    "description": "Remove the live vaccine order",
+                                    "description": f"Remove the order for {name}",
                                     "resourceId": order.id,
                                 }
                             ],
                         )
                     ],
+                    selection="at-most-one",
                 )
             )
-    ofatumumab_orders = [m for m in timeline.medications if m.id in drafts and m.agent == "ofatumumab"]
-    if ofatumumab_orders:
+    if any(m.id in drafts and m.agent == "ofatumumab" for m in timeline.medications):
         for rec_id in ("kesimpta.delay-dose", "monitor.ig-baseline"):
             rec = assessment.recommendation(rec_id)
             if rec is not None:
-                cards.append(
-                    _card(rec, suggestions=[_suggestion(a["description"], [a]) for a in rec.actions] or None)
-                )
+                cards.append(_card(rec, public_url, suggestions=_action_suggestions(rec)))
     if any(s.id in drafts for s in timeline.serology):
         for rec_id in ("serology.false-negative-risk", "serology.passive-antibodies"):
             rec = assessment.recommendation(rec_id)
             if rec is not None:
-                cards.append(_card(rec))
+                cards.append(_card(rec, public_url))
+    cards.extend(_ig_order_cards(assessment, timeline, drafts, profile, public_url))
     return cards
 
 
-def answer(
-    request: dict[str, Any], as_of: date, profile: Profile, today: date | None = None, link: str | None = None
+# --------------------------------------------------------------------------- answer
+
+
+def answer_request(
+    request: HookRequest,
+    as_of: date,
+    profile: Profile,
+    *,
+    today: date | None = None,
+    public_url: str | None = None,
 ) -> dict[str, Any]:
-    """The CDS Hooks response (``{"cards": [...]}``) to one request."""
-    request = _object(request, "request")
-    hook = request.get("hook")
-    if hook not in HOOKS:
-        raise InputRefused(f"hook {hook!r}: igwatch answers {', '.join(HOOKS)}")
-    context = _object(request.get("context") or {}, "context")
+    """The CDS Hooks response to a validated request whose prefetch is complete."""
+    if request.hook not in HOOKS:
+        raise InputRefused(f"hook {request.hook!r}: igwatch answers {', '.join(HOOKS)}")
     resources, drafts = request_resources(request)
-    patient_id = context.get("patientId") if isinstance(context.get("patientId"), str) else None
-    timeline = build_timeline(resources, patient_id=patient_id)
+    timeline = build_timeline(resources, patient_id=request.context.patientId)
     assessment = assess(timeline, as_of, profile, today=today)
-    if hook == "patient-view":
-        return {"cards": patient_view_cards(assessment, profile, link)}
-    return {"cards": order_cards(assessment, timeline, drafts)}
+    base = public_url.rstrip("/") if public_url else None
+    if request.hook == "patient-view":
+        return {"cards": patient_view_cards(assessment, profile, base)}
+    if request.hook == "order-select" and request.context.selections:
+        # order-select: every draft counts as a record, but only the newly selected are judged.
+        selected = set(request.context.selections)
+        drafts = {key: resource for key, resource in drafts.items() if key in selected}
+    return {"cards": order_cards(assessment, timeline, drafts, profile, base)}
+
+
+def answer(
+    request: Any,
+    as_of: date,
+    profile: Profile,
+    today: date | None = None,
+    public_url: str | None = None,
+    fhir_timeout_s: float = 10.0,
+) -> dict[str, Any]:
+    """The CDS Hooks response (``{"cards": [...]}``) to one request, as the service gives it
+    (``igwatch hook``): absent prefetch keys are read from ``fhirServer``, else refused."""
+    parsed = parse_request(request)
+    if missing_prefetch(parsed):
+        parsed = asyncio.run(complete_prefetch(parsed, timeout_s=fhir_timeout_s))
+    return answer_request(parsed, as_of, profile, today=today, public_url=public_url)

@@ -1,0 +1,275 @@
+"""CDS Hooks service latency and throughput, against a real ``igwatch serve`` on loopback.
+
+The server runs in its own process (as in production: one uvicorn worker). A closed-loop client
+(httpx AsyncClient, ``--concurrency`` requests in flight) sends, for ``--seconds`` each:
+
+- ``GET /cds-services`` — discovery, the framework's floor (routing, auth, JSON, HTTP);
+- ``POST /cds-services/igwatch-patient-view`` — a typical patient (benchmarks/assess.py's
+  generator, ~300 resources, all prefetched).
+
+Both run on the same server in the same run, first with ``--insecure-dev-no-auth`` (no token;
+the server logs its warning on every request), then with trusted-client JWTs: every request
+carries a fresh ES384 token (its own ``jti``) minted by the client, so the server's verification
+cost is inside the measured latency (the client's signing cost is on the same two-core machine).
+The cost of one verification, in process, is measured too. Results, with the machine and the date,
+go to benchmarks/results/cds_hooks.json.
+
+    .venv/bin/python benchmarks/cds_hooks.py [--seconds 20] [--concurrency 16] [--no-auth-phase]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).parent))
+from assess import AS_OF, typical_patient
+
+from igwatch.cdshooks.cards import PREFETCH_KEYS
+from igwatch.cdshooks.devkeys import mint_token, public_jwk
+
+RESULTS = Path(__file__).parent / "results" / "cds_hooks.json"
+PREFETCH_KEY = {
+    "Observation": "observations",
+    "Condition": "conditions",
+    "Encounter": "encounters",
+    "MedicationStatement": "medicationStatements",
+    "MedicationRequest": "medicationRequests",
+    "MedicationAdministration": "medicationAdministrations",
+    "Immunization": "immunizations",
+    "Medication": "medications",
+}
+ISSUER = "https://ehr.bench.example"
+KID = "bench-1"
+
+
+def patient_view_request() -> tuple[dict[str, Any], int]:
+    """The typical patient as a patient-view request, every prefetch key present."""
+    bundle = typical_patient()
+    resources = [entry["resource"] for entry in bundle["entry"]]
+    prefetch: dict[str, Any] = dict.fromkeys(PREFETCH_KEYS)
+    for resource in resources:
+        if resource["resourceType"] == "Patient":
+            prefetch["patient"] = resource
+            continue
+        key = PREFETCH_KEY[resource["resourceType"]]
+        if prefetch[key] is None:
+            prefetch[key] = {"resourceType": "Bundle", "type": "searchset", "entry": []}
+        prefetch[key]["entry"].append({"resource": resource})
+    request = {
+        "hook": "patient-view",
+        "hookInstance": str(uuid.uuid4()),
+        "context": {"userId": "Practitioner/bench", "patientId": "bench"},
+        "prefetch": prefetch,
+    }
+    return request, len(resources)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+def _start_server(workdir: Path, auth: bool) -> tuple[subprocess.Popen[bytes], str, Any]:
+    port = _free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "igwatch.cli",
+        "serve",
+        "--port",
+        str(port),
+        "--db",
+        f"sqlite:///{workdir / 'bench.db'}",
+        "--as-of",
+        AS_OF.isoformat(),
+    ]
+    key = None
+    if auth:
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        key = ec.generate_private_key(ec.SECP384R1())
+        (workdir / "jwks.json").write_text(json.dumps({"keys": [public_jwk(key, kid=KID)]}), encoding="utf-8")
+        (workdir / "clients.toml").write_text(
+            f'[[client]]\niss = "{ISSUER}"\njwks = "{workdir / "jwks.json"}"\n', encoding="utf-8"
+        )
+        command += ["--cds-clients", str(workdir / "clients.toml")]
+    else:
+        command += ["--insecure-dev-no-auth"]
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base_url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{base_url}/openapi.json", timeout=2).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        if server.poll() is not None or time.monotonic() > deadline:
+            server.kill()
+            raise SystemExit("the server did not start")
+        time.sleep(0.2)
+    return server, base_url, key
+
+
+def _percentiles(samples: list[float]) -> dict[str, float]:
+    cuts = statistics.quantiles(samples, n=100, method="inclusive")
+    return {
+        "p50_ms": round(statistics.median(samples), 2),
+        "p95_ms": round(cuts[94], 2),
+        "p99_ms": round(cuts[98], 2),
+    }
+
+
+async def _load(
+    send: Callable[[httpx.AsyncClient], Any], seconds: float, concurrency: int, warmup_s: float = 2.0
+) -> dict[str, Any]:
+    latencies: list[float] = []
+    errors = 0
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+        warm_until = time.perf_counter() + warmup_s
+        while time.perf_counter() < warm_until:
+            await send(client)
+        start = time.perf_counter()
+        stop = start + seconds
+
+        async def worker() -> None:
+            nonlocal errors
+            while time.perf_counter() < stop:
+                began = time.perf_counter()
+                response = await send(client)
+                latencies.append((time.perf_counter() - began) * 1000)
+                if response.status_code != 200:
+                    errors += 1
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - start
+    return {
+        "requests": len(latencies),
+        "errors": errors,
+        "seconds": round(elapsed, 1),
+        "throughput_rps": round(len(latencies) / elapsed, 1),
+        **_percentiles(latencies),
+    }
+
+
+def _phase(base_url: str, body: bytes, key: Any, seconds: float, concurrency: int) -> dict[str, Any]:
+    def headers(path: str) -> dict[str, str]:
+        out = {"content-type": "application/json"}
+        if key is not None:
+            token = mint_token(key, iss=ISSUER, aud=f"{base_url}{path}", kid=KID, ttl_s=300)
+            out["authorization"] = f"Bearer {token}"
+        return out
+
+    async def discovery(client: httpx.AsyncClient) -> httpx.Response:
+        return await client.get(f"{base_url}/cds-services", headers=headers("/cds-services"))
+
+    path = "/cds-services/igwatch-patient-view"
+
+    async def patient_view(client: httpx.AsyncClient) -> httpx.Response:
+        return await client.post(f"{base_url}{path}", content=body, headers=headers(path))
+
+    floor = asyncio.run(_load(discovery, seconds, concurrency))
+    hook = asyncio.run(_load(patient_view, seconds, concurrency))
+    return {
+        "floor_get_cds_services": floor,
+        "patient_view": hook,
+        "p50_ratio_to_floor": round(hook["p50_ms"] / floor["p50_ms"], 2),
+    }
+
+
+def _jwt_verify_cost(workdir: Path) -> dict[str, float]:
+    """One ES384 verification in process (a fresh token each time, as the server sees them)."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from igwatch.cdshooks.auth import TokenVerifier, load_trusted_clients
+
+    key = ec.generate_private_key(ec.SECP384R1())
+    (workdir / "jwks-verify.json").write_text(
+        json.dumps({"keys": [public_jwk(key, kid=KID)]}), encoding="utf-8"
+    )
+    (workdir / "clients-verify.toml").write_text(
+        f'[[client]]\niss = "{ISSUER}"\njwks = "{workdir / "jwks-verify.json"}"\n', encoding="utf-8"
+    )
+    verifier = TokenVerifier(load_trusted_clients(workdir / "clients-verify.toml"))
+    aud = "http://127.0.0.1/cds-services"
+    tokens = [mint_token(key, iss=ISSUER, aud=aud, kid=KID, ttl_s=300) for _ in range(300)]
+    samples = []
+    for token in tokens:
+        began = time.perf_counter()
+        verifier.verify(f"Bearer {token}", audience=aud)
+        samples.append((time.perf_counter() - began) * 1000)
+    sign = []
+    for _ in range(300):
+        began = time.perf_counter()
+        mint_token(key, iss=ISSUER, aud=aud, kid=KID, ttl_s=300)
+        sign.append((time.perf_counter() - began) * 1000)
+    return {
+        "verify_median_ms": round(statistics.median(samples), 3),
+        "client_sign_median_ms": round(statistics.median(sign), 3),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--no-auth-phase", action="store_true", help="Skip the phase with JWTs.")
+    args = parser.parse_args()
+
+    request, resources = patient_view_request()
+    body = json.dumps(request).encode()
+    results: dict[str, Any] = {
+        "benchmark": "CDS Hooks service: patient-view vs GET /cds-services (floor), closed loop",
+        "resources_prefetched": resources,
+        "request_bytes": len(body),
+        "concurrency": args.concurrency,
+        "seconds_per_measurement": args.seconds,
+        "server": "igwatch serve (one uvicorn worker, separate process), client httpx.AsyncClient",
+        "targets": {"p99_ms": 50, "patient_view_p50_max_ratio_to_floor": 3},
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        phases = [("insecure_dev_no_auth", False)] + ([] if args.no_auth_phase else [("jwt_es384", True)])
+        for name, auth in phases:
+            server, base_url, key = _start_server(workdir, auth)
+            try:
+                results[name] = _phase(base_url, body, key, args.seconds, args.concurrency)
+            finally:
+                server.terminate()
+                server.wait(timeout=20)
+            print(name, json.dumps(results[name], indent=1))
+        if not args.no_auth_phase:
+            results["jwt_cost_in_process"] = _jwt_verify_cost(workdir)
+    results["machine"] = (
+        f"{platform.machine()} {platform.processor()} {os.cpu_count()} CPUs, python {platform.python_version()}"
+    )
+    results["date"] = datetime.now().isoformat(timespec="seconds")
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,90 @@
+"""The igwatch web application: the CDS Hooks service (and the dashboard pages when present).
+
+``create_app(settings)`` opens the database, brings it to the latest migration, and mounts the
+routers. ``igwatch serve`` runs it with uvicorn; tests start it the same way on loopback.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+
+from igwatch import __version__
+from igwatch.cdshooks.routes import build_router, install_error_handlers
+from igwatch.settings import ServerSettings
+from igwatch.store import Database
+
+log = logging.getLogger("igwatch.server")
+
+BEARER_SCHEME = "cdsHooksJwt"
+
+
+def _token_verifier(settings: ServerSettings) -> Any:
+    """The JWT verifier for the trusted clients, or None (dev mode, or no clients configured:
+    then every CDS Hooks call is refused)."""
+    if settings.insecure_dev_no_auth or settings.cds_clients is None:
+        return None
+    from igwatch.cdshooks.auth import TokenVerifier, load_trusted_clients
+
+    return TokenVerifier(load_trusted_clients(settings.cds_clients))
+
+
+def _document_bearer_auth(app: FastAPI) -> None:
+    """Declare the bearer JWT in the OpenAPI document for every ``/cds-services`` operation."""
+    plain_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = plain_openapi()
+        schema.setdefault("components", {}).setdefault("securitySchemes", {})[BEARER_SCHEME] = {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": "CDS Hooks client JWT (ES384 or RS384) with aud = the URL called",
+        }
+        for path, operations in schema.get("paths", {}).items():
+            if path.startswith("/cds-services"):
+                for operation in operations.values():
+                    operation["security"] = [{BEARER_SCHEME: []}]
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def create_app(settings: ServerSettings) -> FastAPI:
+    """The ASGI application for these settings (database migrated, routers mounted)."""
+    verifier = _token_verifier(settings)
+    db = Database(settings.db_url)
+    db.migrate()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if settings.insecure_dev_no_auth:
+            log.warning("INSECURE: --insecure-dev-no-auth: CDS Hooks calls are answered without any token")
+        elif verifier is None:
+            log.warning("no trusted CDS clients configured (--cds-clients): every CDS Hooks call gets 401")
+        try:
+            yield
+        finally:
+            db.close()
+
+    app = FastAPI(
+        title="igwatch",
+        version=__version__,
+        description="CDS Hooks 2.0.1 service for immunoglobulin monitoring and replacement.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.db = db
+    app.state.verifier = verifier
+    install_error_handlers(app)
+    app.include_router(build_router())
+    if not settings.insecure_dev_no_auth:
+        _document_bearer_auth(app)
+    return app

@@ -87,4 +87,8 @@ def create_app(settings: ServerSettings) -> FastAPI:
     app.include_router(build_router())
     if not settings.insecure_dev_no_auth:
         _document_bearer_auth(app)
+    # Web pages (dashboard): mounted here beside the CDS Hooks router.
+    from igwatch.web.routes import build_web_router
+
+    app.include_router(build_web_router(settings, db))
     return app

@@ -1,0 +1,257 @@
+"""What the web pages show, computed from an assessment (and, for the chart, the timeline's results).
+
+Every value here is read from ``Assessment.to_dict()`` — the contract JSON — so the pages say
+exactly what the CLI and the CDS Hooks service say. The one addition is the history of IgG, IgM
+and IgA results for the chart, taken from the timeline the assessment was made from (the
+assessment keeps only the latest of each).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from igwatch.assessment import Assessment
+from igwatch.knowledge.catalog import Knowledge
+from igwatch.knowledge.profile import Profile
+from igwatch.render.text import (
+    PRIORITY_LABEL,
+    action_label,
+    due_status,
+    key_findings,
+    monitoring_label,
+    one_line,
+    population_label,
+)
+from igwatch.timeline import Timeline
+
+IG_KINDS = ("igg", "igm", "iga")
+IG_LABEL = {"igg": "IgG", "igm": "IgM", "iga": "IgA"}
+
+# Worklist columns: (key, heading). Each is a yes/no a nurse filters on.
+WORKLIST_FLAGS: tuple[tuple[str, str], ...] = (
+    ("overdue", "Overdue panel or trough"),
+    ("igrt_criteria", "Ig replacement criteria met"),
+    ("live_vaccine", "Live-vaccine restriction"),
+    ("review_ofatumumab", "Review stopping ofatumumab"),
+    ("active_infection", "Active infection"),
+)
+OVERDUE_TESTS = ("ig-panel", "igg-trough")
+
+
+def _words(value: object) -> str:
+    return one_line(value).replace("-", " ").replace("_", " ")
+
+
+def severity_class(episode: dict[str, Any]) -> str:
+    """Chart marker class of an infection episode: life-threatening, severe or other."""
+    if episode.get("life_threatening"):
+        return "life-threatening"
+    if episode.get("severe"):
+        return "severe"
+    return "other"
+
+
+def chart_data(assessment: Assessment, timeline: Timeline, profile: Profile) -> dict[str, Any]:
+    """The chart's data: results up to as-of, limits, trends, therapy bands and infections."""
+    result = assessment.to_dict()
+    facts = result["facts"]
+    as_of = assessment.as_of
+    series: dict[str, list[dict[str, Any]]] = {}
+    for kind in IG_KINDS:
+        labs = sorted(
+            (lab for lab in timeline.labs_of(kind) if lab.date <= as_of),  # type: ignore[arg-type]
+            key=lambda lab: (lab.date, lab.id),
+        )
+        series[kind] = [
+            {"date": lab.date.isoformat(), "value": lab.value, "comparator": lab.comparator, "source": lab.id}
+            for lab in labs
+        ]
+    igs = facts.get("immunoglobulins") or {}
+    limits = {
+        kind: (igs.get(kind) or {}).get("limit") for kind in IG_KINDS if isinstance(igs.get(kind), dict)
+    }
+    latest = {
+        kind: {"date": (igs.get(kind) or {}).get("date"), "value": (igs.get(kind) or {}).get("value")}
+        for kind in IG_KINDS
+        if isinstance(igs.get(kind), dict)
+    }
+    projections = []
+    for trend in facts.get("trends") or []:
+        kind = trend.get("kind")
+        if kind not in IG_KINDS or not trend.get("crossing"):
+            continue
+        start = latest.get(kind) or {}
+        projections.append(
+            {
+                "kind": kind,
+                "from": {"date": start.get("date"), "value": start.get("value")},
+                "crossing": trend["crossing"],
+                "threshold": trend.get("threshold"),
+                "slope_per_year": trend.get("slope_per_year"),
+            }
+        )
+    bands: list[dict[str, Any]] = []
+    exposure = facts.get("anti_cd20") or {}
+    for agent in exposure.get("agents") or []:
+        course = agent.get("course") or {}
+        begun = course.get("start") or course.get("planned_start")
+        if begun:
+            bands.append(
+                {
+                    "kind": "anti-cd20",
+                    "label": one_line(agent.get("agent") or "anti-CD20"),
+                    "start": begun,
+                    "end": course.get("stop"),
+                    "status": course.get("status"),
+                }
+            )
+    igrt = facts.get("ig_replacement") or {}
+    if igrt.get("status") not in (None, "none") and igrt.get("start"):
+        bands.append(
+            {
+                "kind": "ig-replacement",
+                "label": "Ig replacement" + (f" ({igrt['route']})" if igrt.get("route") else ""),
+                "start": igrt["start"],
+                "end": igrt.get("stop"),
+                "status": igrt.get("status"),
+            }
+        )
+    infections = [
+        {
+            "id": episode.get("id"),
+            "date": episode.get("onset"),
+            "label": one_line(episode.get("display") or episode.get("id") or "infection"),
+            "severity": severity_class(episode),
+            "encapsulated": bool(episode.get("encapsulated")),
+            "active": bool(episode.get("active")),
+        }
+        for episode in facts.get("infection_episodes") or []
+        if episode.get("onset")
+    ]
+    return {
+        "as_of": result["as_of"],
+        "unit": "mg/dL",
+        "labels": IG_LABEL,
+        "series": series,
+        "limits": limits,
+        "replacement_threshold": profile.igg_replacement_threshold_mg_dl,
+        "projections": projections,
+        "bands": bands,
+        "infections": infections,
+    }
+
+
+def header(assessment: Assessment) -> list[tuple[str, str]]:
+    """The patient header rows: populations, anti-CD20 and B cells, IgRT, prophylaxis, results."""
+    facts = assessment.to_dict()["facts"]
+    rows: list[tuple[str, str]] = [("Populations", population_label(assessment.populations))]
+    found = dict(key_findings(facts))
+    exposure = facts.get("anti_cd20") or {}
+    rows.append(("Anti-CD20", found.get("Anti-CD20") or _words(exposure.get("status") or "none")))
+    b_status = (facts.get("b_cells") or {}).get("status")
+    rows.append(("B cells", found.get("B cells") or _words(b_status or "not applicable")))
+    rows.append(("Ig replacement", found.get("Ig replacement") or "none"))
+    rows.append(("Antibiotic prophylaxis", found.get("Antibiotic prophylaxis") or "none"))
+    for label in ("Immunoglobulins", "IgM deficiency", "Specific antibodies", "Infections", "Weight"):
+        if label in found:
+            rows.append((label, found[label]))
+    return rows
+
+
+def recommendations(assessment: Assessment, kb: Knowledge) -> list[dict[str, Any]]:
+    """Cards: each recommendation with its reasons, statements and suggested actions."""
+    cards = []
+    for rec in assessment.to_dict()["recommendations"]:
+        statements = []
+        for sid in rec["statements"]:
+            statement = kb.statements.get(sid)
+            statements.append({"id": sid, "summary": one_line(statement.summary) if statement else ""})
+        cards.append(
+            {
+                "id": rec["id"],
+                "priority": rec["priority"],
+                "badge": PRIORITY_LABEL.get(rec["priority"], rec["priority"].upper()),
+                "title": one_line(kb.catalog[rec["id"]].title) if rec["id"] in kb.catalog else rec["id"],
+                "summary": one_line(rec["summary"]),
+                "reasons": [{"code": r["code"], "text": one_line(r["text"])} for r in rec["reasons"]],
+                "statements": statements,
+                "actions": [action_label(a) for a in rec["actions"]],
+            }
+        )
+    return cards
+
+
+def monitoring(assessment: Assessment) -> list[dict[str, Any]]:
+    return [
+        {
+            "test": m.test,
+            "label": monitoring_label(m.test),
+            "due": m.due.isoformat(),
+            "overdue": m.overdue,
+            "status": due_status(m, assessment.as_of),
+            "last_done": m.last_done.isoformat() if m.last_done else "never",
+        }
+        for m in assessment.monitoring
+    ]
+
+
+@dataclass(frozen=True)
+class WorklistRow:
+    patient_id: str
+    name: str
+    as_of: date
+    applicable: bool
+    populations: str
+    top_priority: str
+    recommendations: tuple[str, ...]
+    bottom_line: str
+    flags: dict[str, bool]
+
+    def csv_row(self) -> dict[str, str]:
+        row = {
+            "patient_id": self.patient_id,
+            "as_of": self.as_of.isoformat(),
+            "populations": ";".join(p for p in self.populations.split(",") if p),
+            "top_priority": self.top_priority,
+            "recommendations": ";".join(self.recommendations),
+        }
+        row.update({key: "true" if self.flags[key] else "false" for key, _ in WORKLIST_FLAGS})
+        row["bottom_line"] = self.bottom_line
+        return row
+
+
+CSV_COLUMNS = [
+    "patient_id",
+    "as_of",
+    "populations",
+    "top_priority",
+    "recommendations",
+    *(key for key, _ in WORKLIST_FLAGS),
+    "bottom_line",
+]
+
+
+def worklist_row(assessment: Assessment, name: str = "") -> WorklistRow:
+    result = assessment.to_dict()
+    ids = [r["id"] for r in result["recommendations"]]
+    episodes = result["facts"].get("infection_episodes") or []
+    flags = {
+        "overdue": any(m["overdue"] and m["test"] in OVERDUE_TESTS for m in result["monitoring"]),
+        "igrt_criteria": "igrt.start" in ids,
+        "live_vaccine": "vaccine.live-avoid" in ids,
+        "review_ofatumumab": "kesimpta.consider-discontinuation" in ids,
+        "active_infection": any(isinstance(e, dict) and e.get("active") for e in episodes),
+    }
+    return WorklistRow(
+        patient_id=assessment.patient_id,
+        name=one_line(name),
+        as_of=assessment.as_of,
+        applicable=assessment.applicable,
+        populations=",".join(result["populations"]),
+        top_priority=result["recommendations"][0]["priority"] if ids else "",
+        recommendations=tuple(ids),
+        bottom_line=one_line(result["bottom_line"]),
+        flags=flags,
+    )

@@ -922,7 +922,13 @@ def trend(
         at_as_of = mean_y - slope * mean_x
         years = (threshold - at_as_of) / slope
         # a trend already past its threshold brings the panel forward to as_of (the safe side)
-        crossing = as_of if years <= 0 else add_days(as_of, round(years * 365.25))
+        if years <= 0:
+            crossing = as_of
+        else:
+            try:
+                crossing = add_days(as_of, round(years * 365.25))
+            except OverflowError:
+                crossing = None  # a near-flat trend crosses beyond the calendar: no projection
     return Trend(kind, n, round(slope, 2), threshold, crossing, tuple(lab.id for lab in points))
 
 

@@ -364,29 +364,45 @@ def serve(
     public_url: Annotated[
         str | None,
         typer.Option(
-            "--public-url", metavar="URL", help="Base URL clients call (links, JWT aud); default http://HOST:PORT."
+            "--public-url",
+            metavar="URL",
+            help="Base URL clients call (links, JWT aud); default http://HOST:PORT.",
         ),
     ] = None,
     db: Annotated[
         str | None,
-        typer.Option("--db", metavar="URL", help="Database URL (default: SQLite in the user data directory)."),
+        typer.Option(
+            "--db", metavar="URL", help="Database URL (default: SQLite in the user data directory)."
+        ),
     ] = None,
     cds_clients: Annotated[
         str | None,
-        typer.Option("--cds-clients", metavar="FILE", help="Trusted CDS clients (TOML [[client]] iss, jwks)."),
+        typer.Option(
+            "--cds-clients", metavar="FILE", help="Trusted CDS clients (TOML [[client]] iss, jwks)."
+        ),
     ] = None,
     insecure_dev_no_auth: Annotated[
         bool,
-        typer.Option("--insecure-dev-no-auth", help="Accept CDS Hooks calls without a token (local trials only)."),
+        typer.Option(
+            "--insecure-dev-no-auth", help="Accept CDS Hooks calls without a token (local trials only)."
+        ),
     ] = False,
     profile: Annotated[
         str, typer.Option("--profile", metavar="NAME|PATH", help="Shipped profile name or site profile file.")
     ] = "default",
     as_of: Annotated[
         str | None,
-        typer.Option("--as-of", metavar="YYYY-MM-DD", help="Answer as of this date (default: each day's today)."),
+        typer.Option(
+            "--as-of", metavar="YYYY-MM-DD", help="Answer as of this date (default: each day's today)."
+        ),
     ] = None,
-    demo: Annotated[bool, typer.Option("--demo", help="Start with the demo patients, as of 2026-10-15 (a temporary database unless --db).")] = False,
+    demo: Annotated[
+        bool,
+        typer.Option(
+            "--demo",
+            help="Start with the demo patients, as of 2026-10-15 (a temporary database unless --db).",
+        ),
+    ] = False,
     users: Annotated[
         str | None, typer.Option("--users", metavar="FILE", help="Users file for the web login.")
     ] = None,
@@ -654,7 +670,9 @@ def synth(
         str | None, typer.Argument(metavar="OUT", help="New or empty output directory.", show_default=False)
     ] = None,
     patients: Annotated[int, typer.Option("--patients", metavar="N", help="Number of patients.")] = 1000,
-    seed: Annotated[int, typer.Option("--seed", metavar="S", help="Seed: the same seed gives the same files.")] = 0,
+    seed: Annotated[
+        int, typer.Option("--seed", metavar="S", help="Seed: the same seed gives the same files.")
+    ] = 0,
     out_option: Annotated[
         str | None, typer.Option("--out", metavar="DIR", help="Output directory (instead of OUT).")
     ] = None,
@@ -665,15 +683,21 @@ def synth(
     gzip: Annotated[bool, typer.Option("--gzip", help="Compress every file (.gz).")] = False,
     max_per_file: Annotated[
         int,
-        typer.Option("--max-resources-per-file", metavar="M", help="Split a resource type every M resources."),
+        typer.Option(
+            "--max-resources-per-file", metavar="M", help="Split a resource type every M resources."
+        ),
     ] = 250_000,
     as_of: Annotated[
         str,
-        typer.Option("--as-of", "--start-date", metavar="YYYY-MM-DD", help="The date the cohort is anchored to."),
+        typer.Option(
+            "--as-of", "--start-date", metavar="YYYY-MM-DD", help="The date the cohort is anchored to."
+        ),
     ] = "2026-10-15",
     workers: Annotated[
         int | None,
-        typer.Option("--workers", metavar="W", help="Worker processes (default: the CPUs for large cohorts)."),
+        typer.Option(
+            "--workers", metavar="W", help="Worker processes (default: the CPUs for large cohorts)."
+        ),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
 ) -> None:

@@ -1,0 +1,219 @@
+"""Population screen at scale: ``igwatch screen`` end to end on synthetic cohorts.
+
+For each cohort size (default 25k, 50k, 100k patients, generated once with ``igwatch synth``):
+
+- **floor**: the time DuckDB takes just to read every NDJSON file once, parsing each record
+  (``count(json_extract_string(json, '$.resourceType'))`` over ``read_ndjson_objects``): the cost
+  of touching the data;
+- **duckdb**: ``igwatch screen --engine duckdb`` end to end (wall time, patients/s, ratio to the
+  floor) and the peak memory, as the RSS summed over the process tree, sampled every 0.1 s;
+- **rescreen**: with ``--since CACHE``: a first screen fills the Parquet cache, the re-screen's
+  time is recorded (and its speed-up over the plain screen);
+- **spark**: ``igwatch screen --engine spark --spark-master local[2]`` (wall time, patients/s and
+  the peak RSS of the tree, the JVM included).
+
+Results go to benchmarks/results/screen.json with the machine and the date; the targets are
+DuckDB ≥ 10,000 patients/s and ≤ 2 × the floor, re-screen ≥ 5 × faster, peak ≤ 4 GB.
+
+    .venv/bin/python benchmarks/screen.py [--sizes 25000 50000 100000] [--work DIR] [--no-spark]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+RESULTS = Path(__file__).parent / "results" / "screen.json"
+IGWATCH = str(Path(sys.executable).with_name("igwatch"))
+AS_OF = "2026-10-15"
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def _tree_rss(root: int) -> int:
+    """Bytes of resident memory of ``root`` and all its descendants (from /proc)."""
+    parents: dict[int, int] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="utf-8") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+            parents[int(entry)] = int(fields[1])
+            rss[int(entry)] = int(fields[21]) * PAGE
+        except (OSError, IndexError, ValueError):
+            continue
+    tree, frontier = {root}, [root]
+    while frontier:
+        pid = frontier.pop()
+        for child, parent in parents.items():
+            if parent == pid and child not in tree:
+                tree.add(child)
+                frontier.append(child)
+    return sum(rss.get(pid, 0) for pid in tree)
+
+
+def timed(args: list[str]) -> dict[str, Any]:
+    """Run a command; wall seconds and the peak RSS of its process tree."""
+    env = dict(os.environ, IGWATCH_TODAY=AS_OF)
+    started = time.perf_counter()
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, _tree_rss(process.pid))
+            time.sleep(0.1)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    out, err = process.communicate()
+    done.set()
+    sampler.join()
+    seconds = time.perf_counter() - started
+    if process.returncode != 0:
+        raise SystemExit(f"{' '.join(args)} failed ({process.returncode}): {err[-2000:]}")
+    return {"seconds": round(seconds, 2), "peak_rss_mb": round(peak / 2**20, 1), "stdout": out, "stderr": err}
+
+
+def floor_seconds(cohort: Path) -> float:
+    """DuckDB reading every NDJSON file of the export once."""
+    import duckdb
+
+    files = sorted(str(p) for p in cohort.iterdir() if ".ndjson" in p.name)
+    listing = "[" + ", ".join("'" + f + "'" for f in files) + "]"
+    con = duckdb.connect()
+    started = time.perf_counter()
+    # every record parsed once (a bare count(*) lets DuckDB skip the JSON parse)
+    con.sql(
+        "SELECT count(json_extract_string(json, '$.resourceType')) "
+        f"FROM read_ndjson_objects({listing}, compression = 'auto_detect')"
+    ).fetchall()
+    seconds = time.perf_counter() - started
+    con.close()
+    return round(seconds, 2)
+
+
+def cohort_for(work: Path, size: int) -> Path:
+    cohort = work / f"cohort-{size}"
+    if not (cohort / "manifest.json").exists():
+        shutil.rmtree(cohort, ignore_errors=True)
+        print(f"synth {size:,} patients …", flush=True)
+        subprocess.run(
+            [
+                IGWATCH,
+                "synth",
+                str(cohort),
+                "--patients",
+                str(size),
+                "--seed",
+                "1",
+                "--as-of",
+                AS_OF,
+                "--quiet",
+            ],
+            check=True,
+        )
+    return cohort
+
+
+def measure(work: Path, size: int, spark: bool) -> dict[str, Any]:
+    cohort = cohort_for(work, size)
+    data_mb = sum(p.stat().st_size for p in cohort.iterdir()) / 2**20
+    result: dict[str, Any] = {"patients": size, "export_mb": round(data_mb, 1)}
+    floor = floor_seconds(cohort)
+    result["floor_duckdb_read_s"] = floor
+    out = work / f"out-{size}"
+    base = [IGWATCH, "screen", str(cohort), "--as-of", AS_OF, "--quiet"]
+    duck = timed([*base, "--out", str(out / "duckdb")])
+    summary = json.loads((out / "duckdb" / "summary.json").read_text(encoding="utf-8"))
+    result["duckdb"] = {
+        "seconds": duck["seconds"],
+        "patients_per_s": round(size / duck["seconds"]),
+        "ratio_to_floor": round(duck["seconds"] / floor, 2),
+        "peak_rss_mb": duck["peak_rss_mb"],
+        "steps_s": summary.get("timings_s"),
+        "patients_in_scope": summary["patients_in_scope"],
+        "patients_screened": summary["patients_screened"],
+    }
+    print(f"{size:,}: duckdb {duck['seconds']} s (floor {floor} s)", flush=True)
+    cache = work / f"cache-{size}"
+    shutil.rmtree(cache, ignore_errors=True)
+    first = timed([*base, "--out", str(out / "cached-first"), "--since", str(cache)])
+    again = timed([*base, "--out", str(out / "cached-again"), "--since", str(cache)])
+    again_summary = json.loads((out / "cached-again" / "summary.json").read_text(encoding="utf-8"))
+    result["rescreen"] = {
+        "first_with_cache_s": first["seconds"],
+        "seconds": again["seconds"],
+        "speedup_vs_duckdb": round(duck["seconds"] / again["seconds"], 2),
+        "peak_rss_mb": again["peak_rss_mb"],
+        "steps_s": again_summary.get("timings_s"),
+    }
+    print(f"{size:,}: re-screen {again['seconds']} s", flush=True)
+    if spark:
+        run = timed([*base, "--engine", "spark", "--spark-master", "local[2]", "--out", str(out / "spark")])
+        spark_summary = json.loads((out / "spark" / "summary.json").read_text(encoding="utf-8"))
+        result["spark_local2"] = {
+            "seconds": run["seconds"],
+            "patients_per_s": round(size / run["seconds"]),
+            "ratio_to_floor": round(run["seconds"] / floor, 2),
+            "peak_rss_mb": run["peak_rss_mb"],
+            "steps_s": spark_summary.get("timings_s"),
+        }
+        print(f"{size:,}: spark {run['seconds']} s", flush=True)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[25_000, 50_000, 100_000])
+    parser.add_argument("--work", type=Path, default=Path("/tmp/igwatch-screen-bench"))
+    parser.add_argument("--no-spark", action="store_true")
+    parser.add_argument(
+        "--spark-sizes", type=int, nargs="*", default=None, help="sizes to run Spark on (default all)"
+    )
+    args = parser.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+    runs = []
+    for size in args.sizes:
+        spark = not args.no_spark and (args.spark_sizes is None or size in args.spark_sizes)
+        runs.append(measure(args.work, size, spark))
+        _write(runs)
+    print(json.dumps(_write(runs)["targets"], indent=2))
+
+
+def _write(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    largest = runs[-1]
+    duck = largest["duckdb"]
+    report = {
+        "benchmark": "igwatch screen, end to end, synthetic bulk export (igwatch synth --seed 1)",
+        "runs": runs,
+        "targets": {
+            "duckdb_patients_per_s": {"target": 10_000, "measured": duck["patients_per_s"]},
+            "duckdb_ratio_to_floor": {"target": 2.0, "measured": duck["ratio_to_floor"]},
+            "rescreen_speedup": {"target": 5.0, "measured": largest["rescreen"]["speedup_vs_duckdb"]},
+            "peak_rss_mb": {"target": 4096, "measured": duck["peak_rss_mb"]},
+            "peak_rss_mb_by_size": {str(r["patients"]): r["duckdb"]["peak_rss_mb"] for r in runs},
+        },
+        "machine": f"{platform.machine()} {os.cpu_count()} cores python {platform.python_version()}",
+        "date": datetime.now().isoformat(timespec="seconds"),
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    return report
+
+
+if __name__ == "__main__":
+    main()

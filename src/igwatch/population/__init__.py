@@ -1,0 +1,1 @@
+"""Population screening over bulk FHIR exports (DuckDB or Spark)."""

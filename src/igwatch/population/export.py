@@ -1,0 +1,102 @@
+"""Finding the NDJSON files of a bulk FHIR export, and naming a bad line precisely.
+
+A bulk export directory holds one resource type per file, a type possibly split over several
+files: ``Observation.ndjson``, ``Observation_2.ndjson``, ``Observation.002.ndjson``,
+``1.Observation.ndjson``, each optionally ``.gz``. Files of types igwatch does not read are left
+unread. Policy for a corrupt line (the same as ``igwatch assess`` on an NDJSON file): the input is
+refused, naming the file and the line; nothing is written.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from igwatch.errors import InputRefused
+
+_FILE_RE: Final = re.compile(r"^(?:\d+[._-])?([A-Z][A-Za-z]+)(?:[._-]\d+)*\.ndjson(?:\.gz)?$")
+
+
+@dataclass(frozen=True)
+class Export:
+    """The NDJSON files of an export, by resource type (only types with files)."""
+
+    root: Path
+    files: dict[str, list[Path]]
+
+    def of(self, resource_type: str) -> list[Path]:
+        return self.files.get(resource_type, [])
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(p.stat().st_size for paths in self.files.values() for p in paths)
+
+    def signature(self, resource_type: str) -> str:
+        """Changes when a file of the type is added, removed or rewritten (name, size, mtime)."""
+        digest = hashlib.sha256()
+        for path in self.of(resource_type):
+            stat = path.stat()
+            digest.update(f"{path.name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+        return digest.hexdigest()
+
+
+def _natural(path: Path) -> tuple[object, ...]:
+    return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", path.name))
+
+
+def find_export(root: Path, wanted: frozenset[str] | set[str] | None = None) -> Export:
+    """The NDJSON files under ``root`` (not recursive), grouped by resource type.
+
+    Refuses a missing directory, a path that is not a directory, and a directory with no NDJSON.
+    """
+    if not root.exists():
+        raise InputRefused(f"{root}: no such directory")
+    if not root.is_dir():
+        raise InputRefused(f"{root}: not a directory (expected a bulk FHIR export directory)")
+    files: dict[str, list[Path]] = {}
+    any_ndjson = False
+    for path in root.iterdir():
+        match = _FILE_RE.match(path.name)
+        if match is None or not path.is_file():
+            continue
+        any_ndjson = True
+        rtype = match.group(1)
+        if wanted is None or rtype in wanted:
+            files.setdefault(rtype, []).append(path)
+    if not any_ndjson:
+        raise InputRefused(f"{root}: no NDJSON files (expected e.g. Patient.ndjson, Observation.ndjson)")
+    return Export(root, {rtype: sorted(paths, key=_natural) for rtype, paths in sorted(files.items())})
+
+
+def locate_bad_line(paths: list[Path]) -> str | None:
+    """The first problem in these NDJSON files as ``file line N: …``, or None if all lines parse.
+
+    Used only after the engine has failed to read a file, to name the file and line exactly.
+    """
+    for path in paths:
+        try:
+            with path.open("rb") as raw:
+                magic = raw.read(2)
+            opener = gzip.open if magic == b"\x1f\x8b" else open
+            with opener(path, "rt", encoding="utf-8") as handle:
+                for number, line in enumerate(handle, start=1):
+                    if not line.strip():
+                        continue
+                    try:
+                        obj = json.loads(line)
+                    except (json.JSONDecodeError, RecursionError):
+                        return f"{path.name} line {number}: not valid JSON"
+                    if not isinstance(obj, dict):
+                        return f"{path.name} line {number}: not a JSON object"
+                    if not isinstance(obj.get("resourceType"), str):
+                        return f"{path.name} line {number}: no resourceType"
+        except UnicodeDecodeError:
+            return f"{path.name}: not UTF-8 text"
+        except (OSError, EOFError) as exc:
+            return f"{path.name}: cannot be read ({exc})"
+    return None

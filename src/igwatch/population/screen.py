@@ -1,0 +1,89 @@
+"""``igwatch screen``: a bulk FHIR export in, a worklist and a summary out (contract §5).
+
+Steps: find the NDJSON files; run the igwatch ViewDefinitions on them (DuckDB embedded, or Spark
+SQL); keep only the records that can matter (:mod:`igwatch.population.extract`); per patient,
+rebuild the resources ingest reads and run the same ``assess`` as ``igwatch assess``
+(:mod:`igwatch.population.rows`); write ``worklist.parquet``, ``worklist.csv``, ``summary.json``
+and ``summary.md``. ``--since CACHE_DIR`` keeps each view's output as Parquet, reused while the
+files of its resource type are unchanged, so a re-screen skips the JSON scan; the DuckDB engine
+also keeps each patient's result with a digest of their rows and reuses it while the rows and the
+settings are unchanged (:mod:`igwatch.population.results_cache`).
+
+Input policy (as ``igwatch assess``): a missing directory, a directory with no NDJSON, or a line
+that is not a JSON resource is refused (exit 2) naming the file and the line; nothing is written.
+Records that are readable but unusable (no unit, no date, …) become data issues of their patient.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+from igwatch.knowledge.profile import Profile
+from igwatch.population.assessor import Assessor
+from igwatch.population.export import find_export
+from igwatch.population.extract import VIEW_FILES
+from igwatch.population.progress import Steps
+from igwatch.population.summary import build_summary, write_summary
+from igwatch.population.worklist import listed, to_table, write_worklist
+
+Engine = Literal["duckdb", "spark"]
+
+
+@dataclass
+class ScreenOptions:
+    as_of: date
+    profile: Profile
+    out_dir: Path
+    engine: Engine = "duckdb"
+    cache_dir: Path | None = None
+    spark_master: str | None = None
+    workers: int = 0  # DuckDB: assessing processes; 0 = automatic
+    today: date | None = None
+    show_progress: bool | None = None
+
+
+@dataclass
+class ScreenReport:
+    summary: dict[str, Any]
+    files: list[Path] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def screen(export_dir: Path, options: ScreenOptions) -> ScreenReport:
+    """Screen a bulk export; writes the worklist and summary into ``options.out_dir``."""
+    assessor = Assessor(options.as_of, options.profile, options.today)
+    with Steps(options.show_progress) as steps:
+        with steps.step("scan (find NDJSON files)", total=1) as advance:
+            export = find_export(export_dir, set(VIEW_FILES))
+            advance(1)
+        if options.engine == "spark":
+            from igwatch.population import spark_engine
+
+            output = spark_engine.run(export, assessor, steps, options.cache_dir, options.spark_master)
+        else:
+            from igwatch.population import duckdb_engine
+
+            output = duckdb_engine.run(export, assessor, steps, options.cache_dir, options.workers)
+        with steps.step("write (worklist and summary)", total=3) as advance:
+            table = to_table(r for r in output.rows if listed(r))
+            advance(1)
+            files = list(write_worklist(table, options.out_dir))
+            advance(1)
+            summary = build_summary(
+                output.rows,
+                patients_read=output.patients_read,
+                patients_screened=output.patients_screened,
+                profile=options.profile,
+                as_of=options.as_of.isoformat(),
+                engine=options.engine,
+            )
+            summary["timings_s"] = dict(steps.timings)
+            files.extend(write_summary(summary, options.out_dir))
+            advance(1)
+        timings = dict(steps.timings)
+    summary["timings_s"] = timings
+    write_summary(summary, options.out_dir)
+    return ScreenReport(summary=summary, files=files, timings=timings)

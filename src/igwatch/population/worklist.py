@@ -1,0 +1,197 @@
+"""One worklist row per screened patient, from their :class:`~igwatch.assessment.Assessment`.
+
+Columns (contract §5; in the CSV an absent value is empty and booleans are ``true`` / ``false``):
+
+- ``patient_id``; ``populations`` (``K``, ``D`` or ``D;K``, sorted); ``in_scope`` (in either
+  population; the written worklist holds only these rows);
+- ``recommendations``: the fired ids joined by ``;`` in catalog order; ``recommendation_priorities``:
+  ``id=priority`` pairs in the same order; ``top_priority`` (critical, warning, info or empty);
+  ``critical_count``, ``warning_count``;
+- ``ig_panel_due`` / ``ig_panel_overdue``, ``igg_trough_due`` / ``igg_trough_overdue``,
+  ``cd19_due`` / ``cd19_overdue`` (from the monitoring list; empty when not due);
+- ``igg_mg_dl``, ``igm_mg_dl``, ``iga_mg_dl`` with ``igg_date``, ``igm_date``, ``iga_date`` and
+  ``igg_state`` / ``igm_state`` (low, not-low, unknown): the results the assessment used;
+- ``anti_cd20_status``, ``anti_cd20_agent``, ``ofatumumab_status``, ``b_cell_status``,
+  ``igrt_status`` (Ig replacement: current, stopped, none …), ``igm_deficiency``;
+- ``infection_episodes``: episodes in the profile's infection window; ``data_issues``: count;
+- ``details``: JSON of the recommendations (id, priority, reasons) and the monitoring entries
+  (test, due, overdue, last_done), for tools and for the parity test;
+- ``assessment_error``: set (the error's type and message, no patient data) when the engine failed
+  on this patient; such a patient is listed for manual review with every other column empty.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable, Mapping
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Final
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from igwatch.assessment import PRIORITY_RANK, Assessment
+from igwatch.knowledge.catalog import knowledge
+
+WORKLIST_SCHEMA: Final = pa.schema(
+    [
+        ("patient_id", pa.string()),
+        ("populations", pa.string()),
+        ("in_scope", pa.bool_()),
+        ("recommendations", pa.string()),
+        ("recommendation_priorities", pa.string()),
+        ("top_priority", pa.string()),
+        ("critical_count", pa.int32()),
+        ("warning_count", pa.int32()),
+        ("ig_panel_due", pa.date32()),
+        ("ig_panel_overdue", pa.bool_()),
+        ("igg_trough_due", pa.date32()),
+        ("igg_trough_overdue", pa.bool_()),
+        ("cd19_due", pa.date32()),
+        ("cd19_overdue", pa.bool_()),
+        ("igg_mg_dl", pa.float64()),
+        ("igg_date", pa.date32()),
+        ("igg_state", pa.string()),
+        ("igm_mg_dl", pa.float64()),
+        ("igm_date", pa.date32()),
+        ("igm_state", pa.string()),
+        ("iga_mg_dl", pa.float64()),
+        ("iga_date", pa.date32()),
+        ("anti_cd20_status", pa.string()),
+        ("anti_cd20_agent", pa.string()),
+        ("ofatumumab_status", pa.string()),
+        ("b_cell_status", pa.string()),
+        ("igrt_status", pa.string()),
+        ("igm_deficiency", pa.string()),
+        ("infection_episodes", pa.int32()),
+        ("data_issues", pa.int32()),
+        ("details", pa.string()),
+        ("assessment_error", pa.string()),
+    ]
+)
+COLUMNS: Final = tuple(WORKLIST_SCHEMA.names)
+
+
+@lru_cache(maxsize=1)
+def _catalog_rank() -> dict[str, int]:
+    catalog = knowledge().catalog
+    return {rec_id: entry.order for rec_id, entry in catalog.items()}
+
+
+def _get(facts: Mapping[str, Any], *path: str) -> Any:
+    current: Any = facts
+    for key in path:
+        if not isinstance(current, Mapping):
+            return None
+        current = current.get(key)
+    return current
+
+
+def patient_row(assessment: Assessment) -> dict[str, Any]:
+    """The worklist row of one assessed patient (every column of :data:`WORKLIST_SCHEMA`)."""
+    rank = _catalog_rank()
+    recs = sorted(assessment.recommendations, key=lambda r: rank.get(r.id, len(rank)))
+    top = min((PRIORITY_RANK[r.priority] for r in recs), default=None)
+    monitoring = {m.test: m for m in assessment.monitoring}
+    facts = assessment.facts
+    row: dict[str, Any] = {
+        "patient_id": assessment.patient_id,
+        "populations": ";".join(sorted(assessment.populations)),
+        "in_scope": bool(assessment.populations),
+        "recommendations": ";".join(r.id for r in recs),
+        "recommendation_priorities": ";".join(f"{r.id}={r.priority}" for r in recs),
+        "top_priority": next((p for p, n in PRIORITY_RANK.items() if n == top), None),
+        "critical_count": sum(r.priority == "critical" for r in recs),
+        "warning_count": sum(r.priority == "warning" for r in recs),
+    }
+    for test, prefix in (("ig-panel", "ig_panel"), ("igg-trough", "igg_trough"), ("cd19", "cd19")):
+        entry = monitoring.get(test)  # type: ignore[call-overload]
+        row[f"{prefix}_due"] = entry.due if entry else None
+        row[f"{prefix}_overdue"] = entry.overdue if entry else None
+    for kind in ("igg", "igm", "iga"):
+        ig = _get(facts, "immunoglobulins", kind) or {}
+        row[f"{kind}_mg_dl"] = ig.get("value")
+        day = ig.get("date")
+        row[f"{kind}_date"] = _date(day)
+        if kind != "iga":
+            row[f"{kind}_state"] = ig.get("state")
+    row["anti_cd20_status"] = _get(facts, "anti_cd20", "status")
+    row["anti_cd20_agent"] = _get(facts, "anti_cd20", "primary_agent")
+    row["ofatumumab_status"] = _get(facts, "anti_cd20", "ofatumumab")
+    row["b_cell_status"] = _get(facts, "b_cells", "status")
+    row["igrt_status"] = _get(facts, "ig_replacement", "status")
+    row["igm_deficiency"] = _get(facts, "igm_deficiency", "status")
+    episodes = _get(facts, "infection_episodes")
+    row["infection_episodes"] = len(episodes) if isinstance(episodes, list) else 0
+    row["data_issues"] = len(assessment.data_issues)
+    row["details"] = json.dumps(
+        {
+            "recommendations": [
+                {"id": r.id, "priority": r.priority, "reasons": [x.to_dict() for x in r.reasons]}
+                for r in assessment.recommendations
+            ],
+            "monitoring": [m.to_dict() for m in assessment.monitoring],
+        },
+        separators=(",", ":"),
+    )
+    return row
+
+
+def failed_row(patient_id: str, error: Exception) -> dict[str, Any]:
+    """The worklist row of a patient the engine could not assess (listed for manual review)."""
+    row: dict[str, Any] = dict.fromkeys(COLUMNS)
+    row.update(patient_id=patient_id, in_scope=False, assessment_error=f"{type(error).__name__}: {error}")
+    return row
+
+
+def listed(row: Mapping[str, Any]) -> bool:
+    """Whether a patient's row belongs on the written worklist: in scope, or not assessable."""
+    return bool(row.get("in_scope")) or row.get("assessment_error") is not None
+
+
+def _date(value: Any) -> Any:
+    from datetime import date
+
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str) and value:
+        try:
+            return date.fromisoformat(value[:10])
+        except ValueError:
+            return None
+    return None
+
+
+def to_table(rows: Iterable[Mapping[str, Any]]) -> pa.Table:
+    """The rows as an Arrow table with the worklist schema."""
+    rows = list(rows)
+    return pa.Table.from_pylist([{c: r.get(c) for c in COLUMNS} for r in rows], schema=WORKLIST_SCHEMA)
+
+
+def _csv_value(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:g}" if value == value else ""
+    return str(value)
+
+
+def write_worklist(table: pa.Table, out_dir: Path) -> tuple[Path, Path]:
+    """Write ``worklist.parquet`` and ``worklist.csv`` (sorted by patient) into ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    table = table.sort_by("patient_id")
+    parquet_path = out_dir / "worklist.parquet"
+    csv_path = out_dir / "worklist.csv"
+    pq.write_table(table, parquet_path)
+    with csv_path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(table.column_names)
+        for batch in table.to_batches(max_chunksize=10_000):
+            columns = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
+            for values in zip(*columns, strict=True):
+                writer.writerow([_csv_value(v) for v in values])
+    return parquet_path, csv_path

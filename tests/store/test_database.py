@@ -122,7 +122,7 @@ def test_concurrent_writers_from_threads(db: Database) -> None:
 def test_processes_starting_together_migrate_once(database_url: str) -> None:
     # Server processes starting together on a new database: all succeed, the schema is made once.
     errors: list[BaseException] = []
-    barrier = threading.Barrier(4)
+    barrier = threading.Barrier(4, timeout=120)
 
     def start() -> None:
         try:
@@ -132,6 +132,7 @@ def test_processes_starting_together_migrate_once(database_url: str) -> None:
             database.close()
         except BaseException as error:  # pragma: no cover - reported below
             errors.append(error)
+            barrier.abort()  # release the others: a failure must fail the test, not hang it
 
     threads = [threading.Thread(target=start) for _ in range(4)]
     for thread in threads:

@@ -12,6 +12,7 @@ takes its own connection or session from it.
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any, Final
 
@@ -90,8 +91,19 @@ def _sqlite_on_connect(dbapi_connection: sqlite3.Connection, _record: object) ->
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute("PRAGMA foreign_keys=ON")
-        # WAL lets the server's readers go on while one writer loads a file.
-        cursor.execute("PRAGMA journal_mode=WAL")
+        # WAL lets the server's readers go on while one writer loads a file. Switching a new file
+        # to WAL needs an exclusive lock and SQLite may answer "locked" at once, without waiting
+        # for the busy timeout, when several processes open a new database together: retry until
+        # the busy timeout has passed.
+        deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_S
+        while True:
+            try:
+                cursor.execute("PRAGMA journal_mode=WAL")
+                break
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
         cursor.execute("PRAGMA synchronous=NORMAL")
     finally:
         cursor.close()

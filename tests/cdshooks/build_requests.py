@@ -12,23 +12,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from igwatch.cdshooks.cards import PREFETCH_KEYS
+
 HERE = Path(__file__).parent / "requests"
 LOINC = "http://loinc.org"
 SNOMED = "http://snomed.info/sct"
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 CVX = "http://hl7.org/fhir/sid/cvx"
 ICD10 = "http://hl7.org/fhir/sid/icd-10-cm"
-KEYS = (
-    "patient",
-    "observations",
-    "conditions",
-    "encounters",
-    "medicationStatements",
-    "medicationRequests",
-    "medicationAdministrations",
-    "immunizations",
-    "medications",
-)
 
 
 def patient(pid: str) -> dict[str, Any]:
@@ -203,7 +194,7 @@ def request(
         }
         if hook == "order-select":
             context["selections"] = [f"{r['resourceType']}/{r['id']}" for r in drafts]
-    prefetch: dict[str, Any] = {key: None for key in KEYS}
+    prefetch: dict[str, Any] = dict.fromkeys(PREFETCH_KEYS)
     prefetch.update(
         patient=patient(pid),
         observations=searchset(list(observations)),

@@ -28,13 +28,13 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ValidationError
 
 from igwatch.cdshooks.cards import (
-    PREFETCH_KEYS,
     PrefetchUnavailable,
     answer_request,
     complete_prefetch,
     missing_prefetch,
     parse_request,
 )
+from igwatch.cdshooks.fhir_fallback import PREFETCH_TEMPLATES
 from igwatch.cdshooks.models import (
     CdsResponse,
     Discovery,
@@ -52,29 +52,6 @@ log = logging.getLogger("igwatch.cdshooks")
 #: A request larger than this is refused (413) before it is parsed: a patient's prefetch is
 #: typically well under 1 MiB.
 MAX_BODY_BYTES = 32 * 2**20
-
-FALLBACK_TEMPLATES: dict[str, str] = {
-    "patient": "Patient/{{context.patientId}}",
-    "observations": "Observation?patient={{context.patientId}}",
-    "conditions": "Condition?patient={{context.patientId}}",
-    "encounters": "Encounter?patient={{context.patientId}}",
-    "medicationStatements": "MedicationStatement?patient={{context.patientId}}",
-    "medicationRequests": "MedicationRequest?patient={{context.patientId}}",
-    "medicationAdministrations": "MedicationAdministration?patient={{context.patientId}}",
-    "immunizations": "Immunization?patient={{context.patientId}}",
-    "medications": "Medication?_has:MedicationRequest:medication:patient={{context.patientId}}",
-}
-
-
-def prefetch_templates() -> dict[str, str]:
-    """The prefetch templates of contract §4 (the FHIR fallback client reads the same queries)."""
-    try:
-        from igwatch.cdshooks.fhir_fallback import PREFETCH_TEMPLATES
-    except ImportError:
-        return dict(FALLBACK_TEMPLATES)
-    return {key: PREFETCH_TEMPLATES[key] for key in PREFETCH_KEYS if key in PREFETCH_TEMPLATES} or dict(
-        FALLBACK_TEMPLATES
-    )
 
 
 @dataclass(frozen=True)
@@ -259,7 +236,7 @@ def build_router() -> APIRouter:
         responses=UNAUTHORIZED_DOC,
     )
     async def discovery() -> Discovery:
-        templates = prefetch_templates()
+        templates = dict(PREFETCH_TEMPLATES)
         return Discovery(
             services=[
                 Service(hook=s.hook, title=s.title, description=s.description, id=s.id, prefetch=templates)

@@ -30,9 +30,6 @@ from tests.population.exports import bundle_resources, patient_bundles, write_ex
 AS_OF = date(2026, 10, 15)
 CASES = Path(__file__).resolve().parents[1] / "vignettes" / "cases"
 IGWATCH = str(Path(sys.executable).with_name("igwatch"))
-#: Cases whose answer needs a contained Medication (``contained.ofType(Medication)``), which the
-#: ViewDefinition engine does not evaluate yet.
-NEEDS_CONTAINED = {"v-ref-contained-medication"}
 
 
 def _cases() -> list[tuple[str, dict[str, Any]]]:
@@ -87,12 +84,7 @@ def vignette_screen(vignette_export: Path, tmp_path_factory: pytest.TempPathFact
 def test_every_vignette_gets_the_same_answer_as_assess(vignette_export: Path, vignette_screen: Path) -> None:
     got = details_by_patient(vignette_screen)
     bundles = patient_bundles(vignette_export)
-    differ = [
-        pid
-        for pid, resources in bundles.items()
-        if got.get(pid, NOTHING) != expected(resources, pid)
-        and pid.removeprefix("pat-") not in NEEDS_CONTAINED
-    ]
+    differ = [pid for pid, resources in bundles.items() if got.get(pid, NOTHING) != expected(resources, pid)]
     assert len(bundles) == len(_cases())
     assert differ == []
 

@@ -28,8 +28,7 @@ cost nothing beyond the scan.
 Known limits, the same for both engines: a code written with surrounding whitespace can slip
 past the raw-line prefilter; a non-inpatient Encounter is not read, which only matters when two
 infections name the same encounter by differently written references; patients are grouped by
-``Patient/<id>`` references (an unresolvable ``urn:uuid:`` subject is nobody's); a contained
-Medication needs ``contained.ofType(Medication)``, which the ViewDefinition engine must support.
+``Patient/<id>`` references (an unresolvable ``urn:uuid:`` subject is nobody's).
 """
 
 from __future__ import annotations

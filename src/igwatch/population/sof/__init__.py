@@ -42,7 +42,8 @@ Spark::
 Supported: resource, constant, where, select (column with path/name/type/collection), nested
 select, forEach, forEachOrNull, unionAll, repeat (depth ≤ 6), %rowIndex; FHIRPath member
 navigation over collections, ``[n]``, where(), exists(), empty(), first(), last(), count(),
-not(), ofType() (choice elements), join(), extension(url), getResourceKey(),
+not(), ofType() (a choice element's type, or a resource type on resources such as
+``contained.ofType(Medication)``), join(), extension(url), getResourceKey(),
 getReferenceKey([type]), lowBoundary()/highBoundary() (decimal, date, dateTime, time; no
 precision argument), %constants, = != < <= > >=, and/or/xor/implies, + - * / &, ``|``.
 Column types: boolean → BOOLEAN; integer, positiveInt, unsignedInt, integer64 → BIGINT;

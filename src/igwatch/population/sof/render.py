@@ -38,6 +38,20 @@ from igwatch.population.sof.plan import Column, SelectNode, ViewDefinition
 
 _REFERENCE = "^(?:.*/)?([A-Za-z]+)/([^/]+?)(?:/_history/[^/]+)?$"
 _MAX_REPEAT_DEPTH = 6
+# FHIR complex data types (R4 and R5; primitives are lower case). A choice element's types are
+# always data types, so any other capitalised name in ofType() names a resource type.
+_DATA_TYPES = frozenset((
+    "Address", "Age", "Annotation", "Attachment", "Availability", "BackboneElement", "BackboneType",
+    "CodeableConcept", "CodeableReference", "Coding", "ContactDetail", "ContactPoint", "Contributor",
+    "Count", "DataRequirement", "DataType", "Distance", "Dosage", "Duration", "Element",
+    "ElementDefinition", "Expression", "ExtendedContactDetail", "Extension", "HumanName", "Identifier",
+    "MarketingStatus", "Meta", "MonetaryComponent", "Money", "MoneyQuantity", "Narrative",
+    "ParameterDefinition", "Period", "Population", "PrimitiveType", "ProdCharacteristic",
+    "ProductShelfLife", "Quantity", "Range", "Ratio", "RatioRange", "Reference", "RelatedArtifact",
+    "SampledData", "Signature", "SimpleQuantity", "SubstanceAmount", "Timing", "TriggerDefinition",
+    "UsageContext", "VirtualServiceDetail",
+))  # fmt: skip
+_ABSTRACT_RESOURCES = frozenset(("Resource", "DomainResource", "CanonicalResource", "MetadataResource"))
 # A column or a chain of struct field accesses: cheap enough to repeat instead of binding.
 _CHEAP = re.compile(
     r"^(?:(?:struct_extract\()*[A-Za-z_][A-Za-z0-9_]*(?:, '[A-Za-z0-9_]+'\))*"
@@ -413,11 +427,30 @@ class Translator:
             return f"(coalesce({d.length(source.sql)}, 0) > 0)"
         return f"({d.length(self.as_coll(source))} > 0)"
 
+    def of_resource_type(self, source: Value, type_name: str) -> Value:
+        """ofType() on resources (e.g. ``contained``): the items whose resourceType is ``type_name``."""
+        if type_name in _ABSTRACT_RESOURCES:
+            raise UnsupportedFeatureError(
+                f"ofType({type_name}) of an abstract resource type is not supported"
+            )
+        # Resources of different types share one list, so no sampled shape fits them all: typed
+        # mode keeps the list as JSON.
+        self.whole(source)
+        wanted = self.dialect.string(type_name)
+        kept = self.where_items(
+            source,
+            lambda item: f"({self.as_scalar(self.member(item, 'resourceType'), 'string')} = {wanted})",
+        )
+        return Value(kept.sql, kept.kind, type_name, kept.path)
+
     def call(self, node: Call, focus: Value, row_index: str) -> Value:
         d = self.dialect
         name, args = node.name, node.args
         if name == "ofType" and len(args) == 1 and isinstance(args[0], Member) and args[0].source is None:
             type_name = args[0].name
+            if type_name[:1].isupper() and type_name not in _DATA_TYPES:
+                source = focus if node.source is None else self.translate(node.source, focus, row_index)
+                return self.of_resource_type(source, type_name)
             if isinstance(node.source, Member):
                 # A choice element: value.ofType(Quantity) is the JSON member valueQuantity.
                 parent = (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 from datetime import date, timedelta
 
 from dateutil.relativedelta import relativedelta
@@ -9,7 +10,9 @@ from dateutil.relativedelta import relativedelta
 
 def add_months(day: date, months: int) -> date:
     """Calendar months; a month end clamps (2026-08-31 + 6 months = 2027-02-28)."""
-    return day + relativedelta(months=months)
+    year, month0 = divmod(day.year * 12 + day.month - 1 + months, 12)
+    last_day = calendar.monthrange(year, month0 + 1)[1]
+    return date(year, month0 + 1, min(day.day, last_day))
 
 
 def add_days(day: date, days: float) -> date:
@@ -22,4 +25,9 @@ def within_last_months(day: date, as_of: date, months: int) -> bool:
 
 
 def age_in_years(birth: date, on: date) -> int:
-    return relativedelta(on, birth).years
+    """Whole years, counted as calendar months are (a 29 February birthday comes on 28 February
+    in other years)."""
+    if on < birth:  # a birth date after the day asked about: as dateutil counts it (rare)
+        return relativedelta(on, birth).years
+    years = on.year - birth.year
+    return years - 1 if add_months(birth, 12 * years) > on else years

@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Final
 
 from igwatch.errors import IgwatchError
 
@@ -197,6 +197,9 @@ def _properties(extensions: object) -> dict[str, str]:
 _Entry = tuple[str, str, Mapping[str, str]]  # (valueset, display, properties)
 
 
+_MATCH_CACHE_SIZE: Final = 65_536
+
+
 class Terminology:
     """The loaded value sets, indexed for look-up. Build it with :func:`get_terminology`."""
 
@@ -208,10 +211,14 @@ class Terminology:
         self._set_props: dict[str, dict[str, str]] = {}
         self._files: dict[str, list[str]] = {}
         self._counts: dict[str, int] = {}
+        # Look-ups by the codings' (system, code, display): a population repeats a few hundred
+        # codings millions of times. Bounded; cleared whenever the value sets change.
+        self._match_cache: dict[tuple[Any, ...], tuple[tuple[ConceptMatch, ...], bool]] = {}
 
     # -- loading -------------------------------------------------------------------------------
 
     def add_file(self, path: Path) -> None:
+        self._match_cache.clear()
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -349,6 +356,24 @@ class Terminology:
         codings = concept.get("coding")
         if not isinstance(codings, list):
             return (), False
+        try:
+            key = (
+                frozenset(within) if within is not None else None,
+                *((c.get("system"), c.get("code"), c.get("display")) for c in codings),
+            )
+            hash(key)
+        except (AttributeError, TypeError):  # a coding that is not an object, or an odd value
+            return self._code_matches_uncached(codings, within)
+        found = self._match_cache.get(key)
+        if found is None:
+            if len(self._match_cache) >= _MATCH_CACHE_SIZE:
+                self._match_cache.clear()
+            found = self._match_cache[key] = self._code_matches_uncached(codings, within)
+        return found
+
+    def _code_matches_uncached(
+        self, codings: list[Any], within: Collection[str] | None
+    ) -> tuple[tuple[ConceptMatch, ...], bool]:
         found: list[ConceptMatch] = []
         known = False
         seen: set[tuple[str, str, str]] = set()

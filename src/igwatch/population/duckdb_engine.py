@@ -11,28 +11,29 @@ import multiprocessing
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from igwatch.errors import InputRefused
 from igwatch.population import extract
-from igwatch.population.assessor import Assessor, group_rows
+from igwatch.population.assessor import ROW_ORDER, Assessed, Assessor
 from igwatch.population.export import Export, locate_bad_line
 from igwatch.population.progress import Steps
 from igwatch.population.result import EngineOutput
 from igwatch.population.results_cache import ResultCache, settings_key
 from igwatch.population.sof.duckdb_engine import DuckDBViewRunner
 
-BATCH_ROWS = 50_000
-CHUNK_PATIENTS = 200
+BATCH_ROWS = 10_000
+CHUNK_PATIENTS = 250
+ORDER = ", ".join(ROW_ORDER)
 AUTO_POOL_PATIENTS = 2_000
 MEMORY_LIMIT = "2GB"
-ORDER = "patient, resource_type, id, element, item, coding_item"
 
 
 def _sql_list(paths: list[Path]) -> str:
@@ -134,16 +135,22 @@ def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
     return int(con.sql(sql).fetchall()[0][0])
 
 
-def _batches(reader: Any) -> Iterator[list[dict[str, Any]]]:
-    for batch in reader:
-        yield batch.to_pylist()
+Emit = Callable[[dict[str, Any]], None]
 
 
 def run(
-    export: Export, assessor: Assessor, steps: Steps, cache: Path | None, workers: int = 0
+    export: Export,
+    assessor: Assessor,
+    steps: Steps,
+    cache: Path | None,
+    workers: int = 0,
+    emit: Emit | None = None,
 ) -> EngineOutput:
-    """Screen the export with DuckDB; returns every assessed patient's worklist row. ``workers``:
-    processes assessing patients (0: two when at least 2,000 patients are screened, else one)."""
+    """Screen the export with DuckDB, handing every assessed patient's worklist row to ``emit``
+    (or collecting them in the output when there is none). ``workers``: processes assessing
+    patients (0: one per core when at least 2,000 patients are to be assessed, else one)."""
+    collected: list[dict[str, Any]] = []
+    emit = emit or collected.append
     scratch = Path(tempfile.mkdtemp(prefix="igwatch-screen-"))
     # A database file and a memory limit: DuckDB spills its tables and sorts to disk instead of
     # growing with the cohort.
@@ -166,7 +173,6 @@ def run(
             else 0
         )
         screened = _count(con, "SELECT count(*) FROM igw_screened")
-        rows: list[dict[str, Any]] = []
         results = (
             ResultCache.open(cache, settings_key(assessor.as_of, assessor.today, assessor.profile))
             if cache is not None
@@ -175,90 +181,114 @@ def run(
         if plan.kept:
             union = " UNION ALL BY NAME ".join(f"({part})" for part in plan.kept)
             con.execute(f"CREATE OR REPLACE TABLE igw_kept AS {union}")
-            changed = "TRUE"
             digest_of: dict[str, str] = {}
+            changed = "SELECT DISTINCT patient FROM igw_kept"
             if results is not None:
-                # A digest per patient, in SQL, so unchanged patients never leave DuckDB. It is a
-                # digest of the multiset of rows (the rows are sorted again before use), built
-                # from order-free aggregates so it streams and spills like any GROUP BY.
-                con.execute(
-                    "CREATE OR REPLACE TABLE igw_digest AS SELECT patient, md5(concat_ws(':', "
-                    "count(*), sum(hash(j)), bit_xor(hash(j || '#')), sum(hash('#' || j)))) AS digest "
-                    "FROM (SELECT patient, to_json(k)::VARCHAR AS j FROM igw_kept k) GROUP BY patient"
+                digest_of = _reuse_unchanged(con, results, emit)
+                changed = (
+                    "SELECT patient FROM igw_digest WHERE patient NOT IN (SELECT patient FROM igw_unchanged)"
                 )
-                digests = con.sql("SELECT patient, digest FROM igw_digest").fetchall()
-                unchanged: set[str] = set()
-                for patient, digest in digests:
-                    found, row = results.get(patient, digest)
-                    if found:
-                        results.put(patient, digest, row)
-                        unchanged.add(patient)
-                        if row is not None:
-                            rows.append(row)
-                con.register("igw_unchanged", pa.table({"patient": pa.array(sorted(unchanged), pa.string())}))
-                changed = "patient NOT IN (SELECT patient FROM igw_unchanged)"
-                digest_of = dict(digests)
-            reader = con.sql(f"SELECT * FROM igw_kept WHERE {changed} ORDER BY {ORDER}").to_arrow_reader(
-                BATCH_ROWS
-            )
             with steps.step("assess (per patient)", total=screened, unit="patients") as advance:
                 if results is not None:
                     advance(results.hits)
-                groups = group_rows(_batches(reader))
+                to_assess = _count(con, f"SELECT count(*) FROM ({changed})")
                 if workers <= 0:  # auto: a pool pays for its start-up only on larger cohorts
-                    workers = (
-                        min(2, os.cpu_count() or 1)
-                        if screened - (results.hits if results else 0) >= AUTO_POOL_PATIENTS
-                        else 1
-                    )
-                assessed = (
-                    _serial(groups, assessor, advance)
-                    if workers <= 1
-                    else _pooled(groups, assessor, workers, advance)
-                )
-                for patient, row in assessed:
+                    workers = min(2, os.cpu_count() or 1) if to_assess >= AUTO_POOL_PATIENTS else 1
+                reader = con.sql(
+                    f"SELECT * FROM igw_kept WHERE patient IN ({changed}) ORDER BY {ORDER}"
+                ).to_arrow_reader(BATCH_ROWS)
+                for patient, row in _assess_chunks(_patient_chunks(reader), assessor, workers, advance):
                     if results is not None:
                         results.put(patient, digest_of[patient], row)
                     if row is not None:
-                        rows.append(row)
+                        emit(row)
         if results is not None:
             results.save()
-        return EngineOutput(rows=rows, patients_read=patients_read, patients_screened=screened)
+        return EngineOutput(rows=collected, patients_read=patients_read, patients_screened=screened)
     finally:
         con.close()
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-Group = tuple[str, list[dict[str, Any]]]
-Assessed = tuple[str, dict[str, Any] | None]
+def _reuse_unchanged(con: duckdb.DuckDBPyConnection, results: ResultCache, emit: Emit) -> dict[str, str]:
+    """Emit the stored row of every patient whose rows are unchanged since the cached screen;
+    returns each patient's digest and leaves the unchanged patients in ``igw_unchanged``.
+
+    The digest is computed in SQL, so unchanged patients never leave DuckDB. It is a digest of the
+    multiset of rows (the rows are sorted again before use), built from order-free aggregates so
+    it streams and spills like any GROUP BY."""
+    con.execute(
+        "CREATE OR REPLACE TABLE igw_digest AS SELECT patient, md5(concat_ws(':', "
+        "count(*), sum(hash(j)), bit_xor(hash(j || '#')), sum(hash('#' || j)))) AS digest "
+        "FROM (SELECT patient, to_json(k)::VARCHAR AS j FROM igw_kept k) GROUP BY patient"
+    )
+    digests = con.sql("SELECT patient, digest FROM igw_digest").fetchall()
+    unchanged: list[str] = []
+    for patient, digest in digests:
+        found, row = results.get(patient, digest)
+        if found:
+            results.put(patient, digest, row)
+            unchanged.append(patient)
+            if row is not None:
+                emit(row)
+    con.register("igw_unchanged_arrow", pa.table({"patient": pa.array(unchanged, pa.string())}))
+    con.execute("CREATE OR REPLACE TABLE igw_unchanged AS SELECT * FROM igw_unchanged_arrow")
+    con.unregister("igw_unchanged_arrow")
+    return dict(digests)
 
 
-def _serial(groups: Iterator[Group], assessor: Assessor, advance: Any) -> Iterator[Assessed]:
-    for patient, patient_rows in groups:
-        yield patient, assessor(patient, patient_rows)
-        advance(1)
+def _patient_chunks(reader: pa.RecordBatchReader) -> Iterator[tuple[bytes, int]]:
+    """Cut a stream of rows ordered by patient into chunks of whole patients (about
+    :data:`CHUNK_PATIENTS` each), as Arrow IPC bytes with their number of patients. IPC keeps
+    the rows columnar across the process boundary: pickling Python dicts cost more than
+    assessing them."""
+    pending: list[pa.RecordBatch] = []
+    for batch in reader:
+        if batch.num_rows == 0:
+            continue
+        pending.append(batch)
+        table = pa.Table.from_batches(pending)
+        patients = table.column("patient")
+        last_patient = patients[-1]
+        # The last patient may go on in the next batch: keep their rows for the next chunk.
+        tail = pc.sum(pc.equal(patients, last_patient)).as_py()
+        head = table.slice(0, table.num_rows - tail)
+        count = pc.count_distinct(head.column("patient")).as_py() if head.num_rows else 0
+        if count >= CHUNK_PATIENTS:
+            yield _ipc(head), count
+            pending = table.slice(table.num_rows - tail).to_batches()
+    if pending:
+        table = pa.Table.from_batches(pending)
+        yield _ipc(table), pc.count_distinct(table.column("patient")).as_py()
 
 
-def _pooled(groups: Iterator[Group], assessor: Assessor, workers: int, advance: Any) -> Iterator[Assessed]:
-    """Assess chunks of patients in worker processes, keeping at most ``2 × workers`` chunks in
-    flight so the stream, not the cohort, sets the memory."""
+def _ipc(table: pa.Table) -> bytes:
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return bytes(sink.getvalue())
+
+
+def _assess_chunks(
+    chunks: Iterator[tuple[bytes, int]], assessor: Assessor, workers: int, advance: Any
+) -> Iterator[Assessed]:
+    """Every patient of the chunks, assessed in this process or in ``workers`` worker processes,
+    keeping at most ``2 × workers`` chunks in flight so the stream, not the cohort, sets the
+    memory."""
+    if workers <= 1:
+        for data, size in chunks:
+            yield from assessor.ipc(data)
+            advance(size)
+        return
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        in_flight: list[tuple[Future[list[dict[str, Any] | None]], list[str]]] = []
-
-        def drain(limit: int) -> Iterator[Assessed]:
-            while len(in_flight) > limit:
-                future, patients = in_flight.pop(0)
-                yield from zip(patients, future.result(), strict=True)
-                advance(len(patients))
-
-        chunk: list[Group] = []
-        for group in groups:
-            chunk.append(group)
-            if len(chunk) >= CHUNK_PATIENTS:
-                in_flight.append((pool.submit(assessor.many, chunk), [pid for pid, _ in chunk]))
-                chunk = []
-                yield from drain(2 * workers)
-        if chunk:
-            in_flight.append((pool.submit(assessor.many, chunk), [pid for pid, _ in chunk]))
-        yield from drain(0)
+        in_flight: list[tuple[Future[list[Assessed]], int]] = []
+        for data, size in chunks:
+            in_flight.append((pool.submit(assessor.ipc, data), size))
+            while len(in_flight) > 2 * workers:
+                future, done = in_flight.pop(0)
+                yield from future.result()
+                advance(done)
+        for future, done in in_flight:
+            yield from future.result()
+            advance(done)

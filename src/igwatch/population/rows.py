@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, Final
 
 from igwatch.assessment import Assessment
 from igwatch.engine import assess
@@ -26,22 +26,26 @@ Resource = dict[str, Any]
 
 def _plain(value: Any) -> Any:
     """Engines hand decimals back as Decimal; ingest reads JSON numbers (int / float)."""
-    if isinstance(value, Decimal):
+    if type(value) is Decimal:
         return int(value) if value == value.to_integral_value() and "." not in str(value) else float(value)
     return value
 
 
 def _put(target: dict[str, Any], key: str, value: Any) -> None:
     if value is not None:
-        target[key] = _plain(value)
+        target[key] = _plain(value) if type(value) is Decimal else value
+
+
+_EMPTY_TYPES: Final = (dict, list)
 
 
 def _sub(**fields: Any) -> dict[str, Any] | None:
     """An object of the non-null fields, or None when all are null."""
     out: dict[str, Any] = {}
     for key, value in fields.items():
-        if value is not None and value != {} and value != []:
-            out[key] = _plain(value)
+        if value is None or (type(value) in _EMPTY_TYPES and not value):
+            continue
+        out[key] = _plain(value) if type(value) is Decimal else value
     return out or None
 
 
@@ -107,14 +111,23 @@ def _references(rows: _Rows, element: str) -> list[dict[str, Any]]:
     return out
 
 
+_QUANTITY_FIELDS: Final = ("value", "unit", "system", "code")
+_QUANTITY_COLUMNS: Final = {
+    prefix: tuple((f"{prefix}_{name}", name) for name in _QUANTITY_FIELDS)
+    for prefix in ("value", "range_low", "range_high", "dose")
+}
+
+
 def _quantity(row: Row, prefix: str, **extra: Any) -> dict[str, Any] | None:
-    return _sub(
-        value=row.get(f"{prefix}_value"),
-        unit=row.get(f"{prefix}_unit"),
-        system=row.get(f"{prefix}_system"),
-        code=row.get(f"{prefix}_code"),
-        **extra,
-    )
+    out: dict[str, Any] = {}
+    for column, name in _QUANTITY_COLUMNS[prefix]:
+        value = row.get(column)
+        if value is not None:
+            out[name] = _plain(value) if type(value) is Decimal else value
+    for name, value in extra.items():
+        if value is not None:
+            out[name] = value
+    return out or None
 
 
 def _base(rtype: str, row: Row, patient_field: str = "subject") -> Resource:

@@ -16,6 +16,8 @@ Records that are readable but unusable (no unit, no date, …) become data issue
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -26,8 +28,8 @@ from igwatch.population.assessor import Assessor
 from igwatch.population.export import find_export
 from igwatch.population.extract import VIEW_FILES
 from igwatch.population.progress import Steps
-from igwatch.population.summary import build_summary, write_summary
-from igwatch.population.worklist import listed, to_table, write_worklist
+from igwatch.population.summary import SummaryCounts, write_summary
+from igwatch.population.worklist import WorklistWriter, listed
 
 Engine = Literal["duckdb", "spark"]
 
@@ -53,37 +55,52 @@ class ScreenReport:
 
 
 def screen(export_dir: Path, options: ScreenOptions) -> ScreenReport:
-    """Screen a bulk export; writes the worklist and summary into ``options.out_dir``."""
+    """Screen a bulk export; writes the worklist and summary into ``options.out_dir``.
+
+    Each assessed patient's row is counted into the summary and, when listed, streamed to the
+    worklist as soon as the engine hands it over, so memory does not grow with the cohort.
+    """
     assessor = Assessor(options.as_of, options.profile, options.today)
-    with Steps(options.show_progress) as steps:
-        with steps.step("scan (find NDJSON files)", total=1) as advance:
-            export = find_export(export_dir, set(VIEW_FILES))
-            advance(1)
-        if options.engine == "spark":
-            from igwatch.population import spark_engine
+    scratch = Path(tempfile.mkdtemp(prefix="igwatch-worklist-"))
+    try:
+        counts = SummaryCounts()
+        worklist = WorklistWriter(options.out_dir, scratch)
 
-            output = spark_engine.run(export, assessor, steps, options.cache_dir, options.spark_master)
-        else:
-            from igwatch.population import duckdb_engine
+        def emit(row: dict[str, Any]) -> None:
+            counts.add(row)
+            if listed(row):
+                worklist.add(row)
 
-            output = duckdb_engine.run(export, assessor, steps, options.cache_dir, options.workers)
-        with steps.step("write (worklist and summary)", total=3) as advance:
-            table = to_table(r for r in output.rows if listed(r))
-            advance(1)
-            files = list(write_worklist(table, options.out_dir))
-            advance(1)
-            summary = build_summary(
-                output.rows,
-                patients_read=output.patients_read,
-                patients_screened=output.patients_screened,
-                profile=options.profile,
-                as_of=options.as_of.isoformat(),
-                engine=options.engine,
-            )
-            summary["timings_s"] = dict(steps.timings)
-            files.extend(write_summary(summary, options.out_dir))
-            advance(1)
-        timings = dict(steps.timings)
+        with Steps(options.show_progress) as steps:
+            with steps.step("scan (find NDJSON files)", total=1) as advance:
+                export = find_export(export_dir, set(VIEW_FILES))
+                advance(1)
+            if options.engine == "spark":
+                from igwatch.population import spark_engine
+
+                output = spark_engine.run(export, assessor, steps, options.cache_dir, options.spark_master)
+                for row in output.rows:
+                    emit(row)
+            else:
+                from igwatch.population import duckdb_engine
+
+                output = duckdb_engine.run(export, assessor, steps, options.cache_dir, options.workers, emit)
+            with steps.step("write (worklist and summary)", total=2) as advance:
+                files = list(worklist.close())
+                advance(1)
+                summary = counts.summary(
+                    patients_read=output.patients_read,
+                    patients_screened=output.patients_screened,
+                    profile=options.profile,
+                    as_of=options.as_of.isoformat(),
+                    engine=options.engine,
+                )
+                summary["timings_s"] = dict(steps.timings)
+                files.extend(write_summary(summary, options.out_dir))
+                advance(1)
+            timings = dict(steps.timings)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     summary["timings_s"] = timings
     write_summary(summary, options.out_dir)
     return ScreenReport(summary=summary, files=files, timings=timings)

@@ -20,6 +20,7 @@ import json
 import math
 from collections import Counter
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
@@ -106,15 +107,129 @@ def _rate(episodes: int, patients: int, years_each: float) -> dict[str, Any]:
     }
 
 
-def _stratum(rows: list[Mapping[str, Any]], key: str, years_each: float) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for state in ("low", "not-low"):
-        chosen = [r for r in rows if r.get(key) == state]
-        out[state] = _rate(
-            sum(int(r.get("infection_episodes") or 0) for r in chosen), len(chosen), years_each
-        )
-    out["unknown_patients"] = sum(1 for r in rows if r.get(key) not in ("low", "not-low"))
-    return out
+@dataclass
+class _Stratum:
+    """Patients and infection episodes of one IgG or IgM state."""
+
+    patients: Counter[str] = field(default_factory=Counter)
+    episodes: Counter[str] = field(default_factory=Counter)
+    unknown: int = 0
+
+    def add(self, state: Any, episodes: int) -> None:
+        if state in ("low", "not-low"):
+            self.patients[state] += 1
+            self.episodes[state] += episodes
+        else:
+            self.unknown += 1
+
+    def rates(self, years_each: float) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            state: _rate(self.episodes[state], self.patients[state], years_each)
+            for state in ("low", "not-low")
+        }
+        out["unknown_patients"] = self.unknown
+        return out
+
+
+@dataclass
+class SummaryCounts:
+    """The summary's figures, counted one worklist row at a time so a screen of any size keeps
+    only counters, never the rows."""
+
+    assessed: int = 0
+    in_scope: int = 0
+    recommendations: Counter[str] = field(default_factory=Counter)
+    populations: Counter[str] = field(default_factory=Counter)
+    errors: Counter[str] = field(default_factory=Counter)
+    top_priorities: Counter[str] = field(default_factory=Counter)
+    overdue_ig_panel: int = 0
+    overdue_igg_trough: int = 0
+    on_ofatumumab: int = 0
+    ofatumumab_known_igm: int = 0
+    ofatumumab_igm_below: int = 0
+    by_igg: _Stratum = field(default_factory=_Stratum)
+    by_igm: _Stratum = field(default_factory=_Stratum)
+
+    def add(self, row: Mapping[str, Any]) -> None:
+        self.assessed += 1
+        if row.get("assessment_error"):
+            self.errors[str(row["assessment_error"]).split(":")[0]] += 1
+        if not row.get("in_scope"):
+            return
+        self.in_scope += 1
+        self.recommendations.update(x for x in str(row.get("recommendations") or "").split(";") if x)
+        self.populations[str(row.get("populations") or "")] += 1
+        if row.get("top_priority"):
+            self.top_priorities[str(row["top_priority"])] += 1
+        self.overdue_ig_panel += bool(row.get("ig_panel_overdue"))
+        self.overdue_igg_trough += bool(row.get("igg_trough_overdue"))
+        if row.get("ofatumumab_status") == "current":
+            self.on_ofatumumab += 1
+            if row.get("igm_state") in ("low", "not-low"):
+                self.ofatumumab_known_igm += 1
+                self.ofatumumab_igm_below += row.get("igm_state") == "low"
+        episodes = int(row.get("infection_episodes") or 0)
+        self.by_igg.add(row.get("igg_state"), episodes)
+        self.by_igm.add(row.get("igm_state"), episodes)
+
+    def summary(
+        self, *, patients_read: int, patients_screened: int, profile: Profile, as_of: str, engine: str
+    ) -> dict[str, Any]:
+        """The summary of the screen (``summary.json``)."""
+        catalog = knowledge().catalog
+        counts = self.recommendations
+        ordered = {
+            rid: counts[rid]
+            for rid in sorted(counts, key=lambda x: catalog[x].order if x in catalog else 10**6)
+        }
+        populations = self.populations
+        known, below = self.ofatumumab_known_igm, self.ofatumumab_igm_below
+        interval = wilson_interval(below, known)
+        years_each = profile.infection_window_months / 12.0
+        return {
+            "as_of": as_of,
+            "profile": profile.name,
+            "engine": engine,
+            "patients_read": patients_read,
+            "patients_screened": patients_screened,
+            "patients_assessed": self.assessed,
+            "patients_in_scope": self.in_scope,
+            "populations": {
+                "K": sum(n for p, n in populations.items() if "K" in p.split(";")),
+                "D": sum(n for p, n in populations.items() if "D" in p.split(";")),
+                "both": populations.get("D;K", 0),
+            },
+            "patients_not_assessable": sum(self.errors.values()),
+            "assessment_errors": dict(self.errors),
+            "recommendation_counts": ordered,
+            "top_priority_counts": dict(self.top_priorities),
+            "overdue": {"ig_panel": self.overdue_ig_panel, "igg_trough": self.overdue_igg_trough},
+            "real_world": {
+                "igm_below_limit_on_ofatumumab": {
+                    "patients_on_ofatumumab": self.on_ofatumumab,
+                    "with_known_igm": known,
+                    "below_limit": below,
+                    "share": round(below / known, 4) if known else None,
+                    "ci95": [round(interval[0], 4), round(interval[1], 4)] if interval else None,
+                    "ci_method": "Wilson score interval",
+                    "definition": "latest IgM on or before as-of below the laboratory's lower limit, else the profile's (igm_lln_mg_dl)",
+                    "profile_limit_mg_dl": profile.igm_lln_mg_dl,
+                    "trial": {
+                        "share": TRIAL_IGM_SHARE,
+                        "limit_g_l": TRIAL_IGM_LIMIT_G_L,
+                        "statement": "K-7",
+                        "definition": "developed IgM below 0.34 g/L at any time in the trials",
+                    },
+                },
+                "infection_rates": {
+                    "window_months": profile.infection_window_months,
+                    "person_time": "each patient in scope contributes the infection window",
+                    "ci_method": "exact Poisson (Garwood) interval; Byar's approximation above 300 episodes",
+                    "by_igg": self.by_igg.rates(years_each),
+                    "by_igm": self.by_igm.rates(years_each),
+                },
+            },
+        }
 
 
 def build_summary(
@@ -127,72 +242,16 @@ def build_summary(
     engine: str,
 ) -> dict[str, Any]:
     """The summary of a screen from every assessed patient's worklist row."""
-    assessed = list(rows)
-    in_scope = [r for r in assessed if r.get("in_scope")]
-    catalog = knowledge().catalog
-    counts: Counter[str] = Counter()
-    for r in in_scope:
-        counts.update(x for x in str(r.get("recommendations") or "").split(";") if x)
-    ordered = {
-        rid: counts[rid] for rid in sorted(counts, key=lambda x: catalog[x].order if x in catalog else 10**6)
-    }
-    populations: Counter[str] = Counter(str(r.get("populations") or "") for r in in_scope)
-    ofa = [r for r in in_scope if r.get("ofatumumab_status") == "current"]
-    ofa_known = [r for r in ofa if r.get("igm_state") in ("low", "not-low")]
-    below = sum(1 for r in ofa_known if r.get("igm_state") == "low")
-    interval = wilson_interval(below, len(ofa_known))
-    years_each = profile.infection_window_months / 12.0
-    return {
-        "as_of": as_of,
-        "profile": profile.name,
-        "engine": engine,
-        "patients_read": patients_read,
-        "patients_screened": patients_screened,
-        "patients_assessed": len(assessed),
-        "patients_in_scope": len(in_scope),
-        "populations": {
-            "K": sum(n for p, n in populations.items() if "K" in p.split(";")),
-            "D": sum(n for p, n in populations.items() if "D" in p.split(";")),
-            "both": populations.get("D;K", 0),
-        },
-        "patients_not_assessable": sum(1 for r in assessed if r.get("assessment_error")),
-        "assessment_errors": dict(
-            Counter(str(r["assessment_error"]).split(":")[0] for r in assessed if r.get("assessment_error"))
-        ),
-        "recommendation_counts": ordered,
-        "top_priority_counts": dict(
-            Counter(str(r.get("top_priority")) for r in in_scope if r.get("top_priority"))
-        ),
-        "overdue": {
-            "ig_panel": sum(1 for r in in_scope if r.get("ig_panel_overdue")),
-            "igg_trough": sum(1 for r in in_scope if r.get("igg_trough_overdue")),
-        },
-        "real_world": {
-            "igm_below_limit_on_ofatumumab": {
-                "patients_on_ofatumumab": len(ofa),
-                "with_known_igm": len(ofa_known),
-                "below_limit": below,
-                "share": round(below / len(ofa_known), 4) if ofa_known else None,
-                "ci95": [round(interval[0], 4), round(interval[1], 4)] if interval else None,
-                "ci_method": "Wilson score interval",
-                "definition": "latest IgM on or before as-of below the laboratory's lower limit, else the profile's (igm_lln_mg_dl)",
-                "profile_limit_mg_dl": profile.igm_lln_mg_dl,
-                "trial": {
-                    "share": TRIAL_IGM_SHARE,
-                    "limit_g_l": TRIAL_IGM_LIMIT_G_L,
-                    "statement": "K-7",
-                    "definition": "developed IgM below 0.34 g/L at any time in the trials",
-                },
-            },
-            "infection_rates": {
-                "window_months": profile.infection_window_months,
-                "person_time": "each patient in scope contributes the infection window",
-                "ci_method": "exact Poisson (Garwood) interval; Byar's approximation above 300 episodes",
-                "by_igg": _stratum(in_scope, "igg_state", years_each),
-                "by_igm": _stratum(in_scope, "igm_state", years_each),
-            },
-        },
-    }
+    counts = SummaryCounts()
+    for row in rows:
+        counts.add(row)
+    return counts.summary(
+        patients_read=patients_read,
+        patients_screened=patients_screened,
+        profile=profile,
+        as_of=as_of,
+        engine=engine,
+    )
 
 
 def _pct(value: float | None) -> str:

@@ -166,7 +166,6 @@ def _date(value: Any) -> Any:
 
 def to_table(rows: Iterable[Mapping[str, Any]]) -> pa.Table:
     """The rows as an Arrow table with the worklist schema."""
-    rows = list(rows)
     return pa.Table.from_pylist([{c: r.get(c) for c in COLUMNS} for r in rows], schema=WORKLIST_SCHEMA)
 
 
@@ -180,18 +179,63 @@ def _csv_value(value: Any) -> str:
     return str(value)
 
 
-def write_worklist(table: pa.Table, out_dir: Path) -> tuple[Path, Path]:
-    """Write ``worklist.parquet`` and ``worklist.csv`` (sorted by patient) into ``out_dir``."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    table = table.sort_by("patient_id")
-    parquet_path = out_dir / "worklist.parquet"
-    csv_path = out_dir / "worklist.csv"
-    pq.write_table(table, parquet_path)
-    with csv_path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(table.column_names)
-        for batch in table.to_batches(max_chunksize=10_000):
-            columns = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
-            for values in zip(*columns, strict=True):
-                writer.writerow([_csv_value(v) for v in values])
-    return parquet_path, csv_path
+class WorklistWriter:
+    """Streams listed rows to ``worklist.parquet`` and ``worklist.csv`` in ``out_dir``.
+
+    Rows arrive in any order and are written in batches to a scratch Parquet file; :meth:`close`
+    sorts it by patient with DuckDB (which spills to disk past its memory limit) and writes the
+    CSV from the sorted file batch by batch, so the worklist never has to fit in memory.
+    """
+
+    BATCH_ROWS: Final = 5_000
+
+    def __init__(self, out_dir: Path, scratch: Path) -> None:
+        self.out_dir = out_dir
+        self.scratch = scratch
+        self.rows = 0
+        self._pending: list[Mapping[str, Any]] = []
+        self._unsorted = scratch / "worklist-unsorted.parquet"
+        self._writer = pq.ParquetWriter(self._unsorted, WORKLIST_SCHEMA)
+
+    def add(self, row: Mapping[str, Any]) -> None:
+        self._pending.append(row)
+        self.rows += 1
+        if len(self._pending) >= self.BATCH_ROWS:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._pending:
+            self._writer.write_table(to_table(self._pending))
+            self._pending = []
+
+    def close(self) -> tuple[Path, Path]:
+        import duckdb
+
+        self._flush()
+        self._writer.close()
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        parquet_path = self.out_dir / "worklist.parquet"
+        csv_path = self.out_dir / "worklist.csv"
+        con = duckdb.connect()
+        try:
+            con.execute("SET memory_limit = '512MB'")
+            con.execute(f"SET temp_directory = '{_sql_text(self.scratch / 'sort-spill')}'")
+            con.execute(
+                f"COPY (SELECT * FROM read_parquet('{_sql_text(self._unsorted)}') ORDER BY patient_id) "
+                f"TO '{_sql_text(parquet_path)}' (FORMAT parquet)"
+            )
+        finally:
+            con.close()
+        self._unsorted.unlink(missing_ok=True)
+        with csv_path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(COLUMNS)
+            for batch in pq.ParquetFile(parquet_path).iter_batches(batch_size=10_000):
+                columns = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
+                for values in zip(*columns, strict=True):
+                    writer.writerow([_csv_value(v) for v in values])
+        return parquet_path, csv_path
+
+
+def _sql_text(path: Path) -> str:
+    return str(path).replace("'", "''")

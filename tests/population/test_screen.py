@@ -171,6 +171,38 @@ def test_a_changed_file_is_extracted_again(vignette_export: Path, tmp_path: Path
     assert all(r["igm_mg_dl"] is None for r in rows)
 
 
+def test_a_rescreen_reassesses_only_the_patient_whose_records_changed(
+    vignette_export: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    export = tmp_path / "export"
+    shutil.copytree(vignette_export, export)
+    cache = tmp_path / "cache"
+    screen(export, options(tmp_path / "first", cache_dir=cache))
+    observations = export / "Observation.ndjson"
+    lines = observations.read_text(encoding="utf-8").splitlines()
+    igm = next(i for i, line in enumerate(lines) if '"2472-9"' in line)
+    changed_patient = json.loads(lines[igm])["subject"]["reference"].removeprefix("Patient/")
+    del lines[igm]
+    observations.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assessed: list[str] = []
+    real_call = duckdb_engine.Assessor.__call__
+
+    def counting(self: Any, patient_id: str, rows: list[dict[str, Any]]) -> Any:
+        assessed.append(patient_id)
+        return real_call(self, patient_id, rows)
+
+    monkeypatch.setattr(duckdb_engine.Assessor, "__call__", counting)
+    screen(export, options(tmp_path / "second", cache_dir=cache))
+    assert assessed == [changed_patient]
+    fresh = screen(export, options(tmp_path / "fresh"))
+    assert pq.read_table(tmp_path / "second" / "worklist.parquet").equals(
+        pq.read_table(tmp_path / "fresh" / "worklist.parquet")
+    )
+    assert fresh.summary["recommendation_counts"] == json.loads(
+        (tmp_path / "second" / "summary.json").read_text(encoding="utf-8")
+    )["recommendation_counts"]
+
+
 def test_pool_of_two_workers_gives_the_same_worklist(
     vignette_export: Path, vignette_screen: Path, tmp_path: Path
 ) -> None:

@@ -6,6 +6,7 @@ one batch, not by the cohort.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import multiprocessing
 import os
@@ -162,29 +163,19 @@ def run(
         if cache is not None:
             cache.mkdir(parents=True, exist_ok=True)
         present = extract_views(con, export, steps, cache)
-        plan = extract.filter_plan(extract.DUCKDB, extract.vocabulary(), present)
-        with steps.step("filter (relevant records)", total=len(plan.statements)) as advance:
-            for name, select in plan.statements:
-                con.execute(f"CREATE OR REPLACE TABLE {name} AS {select}")
-                advance(1)
-        patients_read = (
-            _count(con, f"SELECT count(DISTINCT id) FROM {extract.table_name('Patient')}")
-            if "Patient" in present
-            else 0
-        )
-        screened = _count(con, "SELECT count(*) FROM igw_screened")
+        patients_read, screened, any_kept = _relevant_rows(con, export, present, steps, cache)
         results = (
             ResultCache.open(cache, settings_key(assessor.as_of, assessor.today, assessor.profile))
             if cache is not None
             else None
         )
-        if plan.kept:
-            union = " UNION ALL BY NAME ".join(f"({part})" for part in plan.kept)
-            con.execute(f"CREATE OR REPLACE TABLE igw_kept AS {union}")
+        if any_kept:
             digest_of: dict[str, str] = {}
             changed = "SELECT DISTINCT patient FROM igw_kept"
             if results is not None:
-                digest_of = _reuse_unchanged(con, results, emit)
+                with steps.step("reuse (unchanged patients)", total=1) as advance:
+                    digest_of = _reuse_unchanged(con, results, emit)
+                    advance(1)
                 changed = (
                     "SELECT patient FROM igw_digest WHERE patient NOT IN (SELECT patient FROM igw_unchanged)"
                 )
@@ -210,6 +201,60 @@ def run(
         shutil.rmtree(scratch, ignore_errors=True)
 
 
+KEPT_FILE = "kept.parquet"
+KEPT_MANIFEST = "kept.json"
+
+
+def _relevant_rows(
+    con: duckdb.DuckDBPyConnection, export: Export, present: frozenset[str], steps: Steps, cache: Path | None
+) -> tuple[int, int, bool]:
+    """Keep the records that can matter (``igw_kept``); returns (patients read, patients
+    screened, whether any row is kept). With a cache, the kept rows are stored as Parquet and
+    reused while every view's input and the filter are unchanged."""
+    plan = extract.filter_plan(extract.DUCKDB, extract.vocabulary(), present)
+    key = hashlib.sha256(
+        json.dumps(
+            [[t, export.signature(t), view_key(t)] for t in sorted(present)] + [plan.statements, plan.kept]
+        ).encode()
+    ).hexdigest()
+    stored: dict[str, Any] = {}
+    if cache is not None and (cache / KEPT_FILE).exists():
+        try:
+            stored = json.loads((cache / KEPT_MANIFEST).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            stored = {}
+    with steps.step("filter (relevant records)", total=len(plan.statements) + 1) as advance:
+        if cache is not None and isinstance(stored, dict) and stored.get("key") == key:
+            con.execute(
+                "CREATE OR REPLACE TEMP VIEW igw_kept AS "
+                f"SELECT * FROM read_parquet({_quote(str(cache / KEPT_FILE))})"
+            )
+            advance(len(plan.statements) + 1)
+            return int(stored["patients_read"]), int(stored["screened"]), bool(stored["any_kept"])
+        for name, select in plan.statements:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {select}")
+            advance(1)
+        patients_read = (
+            _count(con, f"SELECT count(DISTINCT id) FROM {extract.table_name('Patient')}")
+            if "Patient" in present
+            else 0
+        )
+        screened = _count(con, "SELECT count(*) FROM igw_screened")
+        if plan.kept:
+            union = " UNION ALL BY NAME ".join(f"({part})" for part in plan.kept)
+            con.execute(f"CREATE OR REPLACE TEMP TABLE igw_kept AS {union}")
+        advance(1)
+        if cache is not None and plan.kept:
+            con.execute(f"COPY igw_kept TO {_quote(str(cache / KEPT_FILE))} (FORMAT parquet)")
+            (cache / KEPT_MANIFEST).write_text(
+                json.dumps(
+                    {"key": key, "patients_read": patients_read, "screened": screened, "any_kept": True}
+                ),
+                encoding="utf-8",
+            )
+        return patients_read, screened, bool(plan.kept)
+
+
 def _reuse_unchanged(con: duckdb.DuckDBPyConnection, results: ResultCache, emit: Emit) -> dict[str, str]:
     """Emit the stored row of every patient whose rows are unchanged since the cached screen;
     returns each patient's digest and leaves the unchanged patients in ``igw_unchanged``.
@@ -218,9 +263,9 @@ def _reuse_unchanged(con: duckdb.DuckDBPyConnection, results: ResultCache, emit:
     multiset of rows (the rows are sorted again before use), built from order-free aggregates so
     it streams and spills like any GROUP BY."""
     con.execute(
-        "CREATE OR REPLACE TABLE igw_digest AS SELECT patient, md5(concat_ws(':', "
-        "count(*), sum(hash(j)), bit_xor(hash(j || '#')), sum(hash('#' || j)))) AS digest "
-        "FROM (SELECT patient, to_json(k)::VARCHAR AS j FROM igw_kept k) GROUP BY patient"
+        "CREATE OR REPLACE TEMP TABLE igw_digest AS SELECT patient, md5(concat_ws(':', "
+        "count(*), sum(hash(k)), bit_xor(hash(k, '#')), sum(hash('#', k)))) AS digest "
+        "FROM igw_kept k GROUP BY patient"
     )
     digests = con.sql("SELECT patient, digest FROM igw_digest").fetchall()
     unchanged: list[str] = []
@@ -232,7 +277,7 @@ def _reuse_unchanged(con: duckdb.DuckDBPyConnection, results: ResultCache, emit:
             if row is not None:
                 emit(row)
     con.register("igw_unchanged_arrow", pa.table({"patient": pa.array(unchanged, pa.string())}))
-    con.execute("CREATE OR REPLACE TABLE igw_unchanged AS SELECT * FROM igw_unchanged_arrow")
+    con.execute("CREATE OR REPLACE TEMP TABLE igw_unchanged AS SELECT * FROM igw_unchanged_arrow")
     con.unregister("igw_unchanged_arrow")
     return dict(digests)
 

@@ -132,7 +132,12 @@ def cohort_for(work: Path, size: int) -> Path:
 def measure(work: Path, size: int, spark: bool) -> dict[str, Any]:
     cohort = cohort_for(work, size)
     data_mb = sum(p.stat().st_size for p in cohort.iterdir()) / 2**20
-    result: dict[str, Any] = {"patients": size, "export_mb": round(data_mb, 1)}
+    result: dict[str, Any] = {
+        "patients": size,
+        "export_mb": round(data_mb, 1),
+        # other work on the machine skews every figure: recorded so a reader can tell
+        "load_average_before": [round(x, 2) for x in os.getloadavg()],
+    }
     floor = floor_seconds(cohort)
     result["floor_duckdb_read_s"] = floor
     out = work / f"out-{size}"
@@ -206,6 +211,12 @@ def _write(runs: list[dict[str, Any]]) -> dict[str, Any]:
             "rescreen_speedup": {"target": 5.0, "measured": largest["rescreen"]["speedup_vs_duckdb"]},
             "peak_rss_mb": {"target": 4096, "measured": duck["peak_rss_mb"]},
             "peak_rss_mb_by_size": {str(r["patients"]): r["duckdb"]["peak_rss_mb"] for r in runs},
+            "rescreen_speedup_by_size": {
+                str(r["patients"]): r["rescreen"]["speedup_vs_duckdb"] for r in runs
+            },
+            "spark_local2_patients_per_s_by_size": {
+                str(r["patients"]): r["spark_local2"]["patients_per_s"] for r in runs if "spark_local2" in r
+            },
         },
         "machine": f"{platform.machine()} {os.cpu_count()} cores python {platform.python_version()}",
         "date": datetime.now().isoformat(timespec="seconds"),

@@ -198,9 +198,12 @@ def test_a_rescreen_reassesses_only_the_patient_whose_records_changed(
     assert pq.read_table(tmp_path / "second" / "worklist.parquet").equals(
         pq.read_table(tmp_path / "fresh" / "worklist.parquet")
     )
-    assert fresh.summary["recommendation_counts"] == json.loads(
-        (tmp_path / "second" / "summary.json").read_text(encoding="utf-8")
-    )["recommendation_counts"]
+    assert (
+        fresh.summary["recommendation_counts"]
+        == json.loads((tmp_path / "second" / "summary.json").read_text(encoding="utf-8"))[
+            "recommendation_counts"
+        ]
+    )
 
 
 def test_pool_of_two_workers_gives_the_same_worklist(

@@ -387,6 +387,15 @@ def serve(
             "--insecure-dev-no-auth", help="Accept CDS Hooks calls without a token (local trials only)."
         ),
     ] = False,
+    dev_fhir_server: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--dev-fhir-server",
+            metavar="URL",
+            help="With --insecure-dev-no-auth: a FHIR base beyond loopback that fhirServer may name "
+            "(repeatable).",
+        ),
+    ] = None,
     profile: Annotated[
         str, typer.Option("--profile", metavar="NAME|PATH", help="Shipped profile name or site profile file.")
     ] = "default",
@@ -416,6 +425,19 @@ def serve(
             )
         if cds_clients is not None and not Path(cds_clients).is_file():
             raise InputRefused(f"--cds-clients {cds_clients}: no such file")
+        from igwatch.cdshooks.fhir_bases import FhirBaseError, normalise_base
+
+        dev_fhir_servers: list[str] = []
+        for url in dev_fhir_server or []:
+            if not insecure_dev_no_auth:
+                raise InputRefused(
+                    "--dev-fhir-server: only with --insecure-dev-no-auth (trusted clients list "
+                    "theirs as fhir_servers in the --cds-clients file)"
+                )
+            try:
+                dev_fhir_servers.append(normalise_base(url))
+            except FhirBaseError as error:
+                raise InputRefused(f"--dev-fhir-server {url!r}: {error}") from None
         import logging
 
         import uvicorn
@@ -431,6 +453,7 @@ def serve(
             db_url=db or (demo_database_url() if demo else None),
             cds_clients=Path(cds_clients) if cds_clients else None,
             insecure_dev_no_auth=insecure_dev_no_auth,
+            dev_fhir_servers=tuple(dev_fhir_servers),
             profile=_profile(profile),
             as_of=parse_date(as_of, "--as-of") if as_of is not None else (DEMO_AS_OF if demo else None),
             demo=demo,
@@ -618,6 +641,9 @@ def cds_keygen(
             'iss = "https://ehr.example.org"  # the EHR\'s issuer, as in its tokens\n'
             f"jwks = {json.dumps(str(jwks_path.resolve()))}  # or the EHR's https JWK Set URL\n"
             f'algorithms = ["{alg.value}"]\n'
+            '# client_id = "https://ehr.example.org"  # optional: the sub its tokens must carry\n'
+            "# the FHIR bases it may name as fhirServer (none: missing prefetch is never fetched)\n"
+            '# fhir_servers = ["https://ehr.example.org/fhir"]\n'
         )
 
     _guard(body)

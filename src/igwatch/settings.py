@@ -24,6 +24,8 @@ class ServerSettings:
     db_url: str | None = None
     cds_clients: Path | None = None
     insecure_dev_no_auth: bool = False
+    # With insecure_dev_no_auth, the FHIR bases (beyond loopback) a request may name as fhirServer.
+    dev_fhir_servers: tuple[str, ...] = ()
     profile: Profile = field(default_factory=_default_profile)
     as_of: date | None = None
     fhir_timeout_s: float = 10.0

@@ -7,9 +7,13 @@ AuthError whose message carries a reason but nothing from the token.
 from __future__ import annotations
 
 import json
+import logging
+import os
 import threading
 from pathlib import Path
+from typing import Any
 
+import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -330,6 +334,35 @@ def test_clients_file_resolves_relative_jwks_and_defaults(tmp_path: Path, es: Te
         ('[[client]]\niss = "a"\njwks = "notjwks.json"\n', r"client\[0\]\.jwks: .*not a JWK Set"),
         ('[[client]]\niss = "a"\njwks = "jwks.json"\ntenant = 3\n', r"client\[0\]\.tenant"),
         ('[[client]]\niss = "a"\njwks = "jwks.json"\nalgorithms = []\n', r"client\[0\]\.algorithms"),
+        ('[[client]]\niss = "a"\njwks = "jwks.json"\nclient_id = ""\n', r"client\[0\]\.client_id"),
+        (
+            '[[client]]\niss = "a"\njwks = "jwks.json"\nfhir_servers = "https://ehr.example/fhir"\n',
+            r"client\[0\]\.fhir_servers: must be a list",
+        ),
+        (
+            '[[client]]\niss = "a"\njwks = "jwks.json"\nfhir_servers = ["https://ehr.example/fhir", 3]\n',
+            r"client\[0\]\.fhir_servers: must be a list",
+        ),
+        (
+            '[[client]]\niss = "a"\njwks = "jwks.json"\nfhir_servers = ["https://ehr.example/fhir", "ehr/fhir"]\n',
+            r"client\[0\]\.fhir_servers\[1\]: 'ehr/fhir' is not an absolute http\(s\) URL",
+        ),
+        (
+            '[[client]]\niss = "a"\njwks = "jwks.json"\nfhir_servers = ["ftp://ehr.example/fhir"]\n',
+            r"client\[0\]\.fhir_servers\[0\]: .*not an absolute http\(s\) URL",
+        ),
+        (
+            '[[client]]\niss = "a"\njwks = "jwks.json"\nfhir_servers = ["https://u:p@ehr.example/fhir"]\n',
+            r"client\[0\]\.fhir_servers\[0\]: .*user info",
+        ),
+        (
+            '[[client]]\niss = "a"\njwks = "jwks.json"\nfhir_servers = ["https://ehr.example/fhir?x=1"]\n',
+            r"client\[0\]\.fhir_servers\[0\]: .*query or fragment",
+        ),
+        (
+            '[[client]]\niss = "a"\njwks = "jwks.json"\nfhir_server = ["https://ehr.example/fhir"]\n',
+            r"client\[0\]\.fhir_server: unknown key \(iss, jwks, tenant, algorithms, client_id, fhir_servers\)",
+        ),
         (
             '[[client]]\niss = "a"\njwks = "jwks.json"\n[[client]]\niss = "a"\njwks = "jwks.json"\n',
             r"client\[1\]\.iss: 'a' is named twice",
@@ -389,3 +422,120 @@ def test_unfit_keys_in_the_jwks_are_never_used(tmp_path: Path, clock: Clock) -> 
     verifier = TokenVerifier(load_trusted_clients(path), now=clock)
     for client in (weak, enc, leaky):
         refused(verifier, f"Bearer {client.token(AUD, now=T0)}", "no key with this kid")
+
+
+def test_fhir_servers_are_read_normalised_and_carried_to_the_caller(tmp_path: Path, clock: Clock) -> None:
+    client = es384_client(iss="https://fhir-listed.example", kid="f-1")
+    listed = ["HTTPS://EHR.example.org:443/fhir/", "https://ehr.example.org/fhir", "http://127.0.0.1:8081/r4"]
+    path = write_clients_file(tmp_path, [client, es384_client()], fhir_servers={client.iss: listed})
+    with_list, without = load_trusted_clients(path)
+    assert with_list.fhir_servers == ("https://ehr.example.org/fhir", "http://127.0.0.1:8081/r4")
+    assert without.fhir_servers == ()
+    verifier = TokenVerifier([with_list], now=clock)
+    assert verifier.verify(f"Bearer {client.token(AUD, now=T0)}", AUD).fhir_servers == with_list.fhir_servers
+
+
+# --------------------------------------------------------------------------------------------
+# sub is the client_id
+# --------------------------------------------------------------------------------------------
+
+
+def _token_without_sub(client: TestClient) -> str:
+    claims = claims_for(client.iss, AUD, now=T0)
+    del claims["sub"]
+    return jwt.encode(claims, client.key, algorithm="ES384", headers={"kid": client.kid, "typ": "JWT"})
+
+
+def test_sub_must_be_the_configured_client_id(tmp_path: Path, clock: Clock) -> None:
+    client = es384_client(iss="https://client-id.example", kid="c-1")
+    path = write_clients_file(tmp_path, [client], client_ids={client.iss: "igwatch-at-site-7"})
+    (loaded,) = load_trusted_clients(path)
+    assert loaded.client_id == "igwatch-at-site-7"
+    verifier = TokenVerifier([loaded], now=clock)
+
+    got = verifier.verify(f"Bearer {client.token(AUD, now=T0, sub='igwatch-at-site-7')}", AUD)
+    assert got.sub == "igwatch-at-site-7"
+    error = refused(verifier, f"Bearer {client.token(AUD, now=T0, sub='igwatch-at-site-8')}", "client_id")
+    assert "igwatch-at-site-8" not in str(error)
+    refused(verifier, f"Bearer {client.token(AUD, now=T0)}", "sub is not the configured client_id")
+    refused(verifier, f"Bearer {_token_without_sub(client)}", "claim sub missing")
+    refused(verifier, f"Bearer {client.token(AUD, now=T0, extra_claims={'sub': None})}", "claim sub missing")
+
+
+def test_without_a_client_id_any_sub_or_none_is_accepted(verifier: TokenVerifier, es: TestClient) -> None:
+    assert verifier.verify(f"Bearer {es.token(AUD, now=T0, sub='anything')}", AUD).sub == "anything"
+    assert verifier.verify(f"Bearer {_token_without_sub(es)}", AUD).sub is None
+
+
+# --------------------------------------------------------------------------------------------
+# A JWK Set file is read again when it changes
+# --------------------------------------------------------------------------------------------
+
+
+def replace_file(path: Path, data: bytes | dict[str, Any]) -> None:
+    """Write ``path`` as a key rotation should: a new file renamed over the old one."""
+    staged = path.with_suffix(".new")
+    staged.write_bytes(data if isinstance(data, bytes) else json.dumps(data).encode())
+    os.replace(staged, path)
+
+
+@pytest.fixture
+def rotating(tmp_path: Path, clock: Clock) -> tuple[TokenVerifier, TestClient, TestClient, Path]:
+    """A verifier trusting one file-based client, its first key and the key it rotates to."""
+    old = es384_client(iss="https://file-rotation.example", kid="old")
+    new = TestClient(iss=old.iss, key=es384_key("file-rotation-new"), kid="new")
+    path = write_clients_file(tmp_path, [old])
+    return TokenVerifier(load_trusted_clients(path), now=clock), old, new, tmp_path / "jwks-0.json"
+
+
+def test_a_rotated_jwks_file_is_used_without_a_restart(
+    rotating: tuple[TokenVerifier, TestClient, TestClient, Path], clock: Clock
+) -> None:
+    verifier, old, new, jwks_file = rotating
+    verifier.verify(f"Bearer {old.token(AUD, now=clock.t)}", AUD)
+    refused(verifier, f"Bearer {new.token(AUD, now=clock.t)}", "no key with this kid")
+
+    replace_file(jwks_file, new.jwks)
+    # An unknown kid looks at the file at once.
+    verifier.verify(f"Bearer {new.token(AUD, now=clock.t)}", AUD)
+    refused(verifier, f"Bearer {old.token(AUD, now=clock.t)}", "no key with this kid")
+
+
+def test_a_known_kid_sees_a_changed_file_within_a_second(
+    rotating: tuple[TokenVerifier, TestClient, TestClient, Path], clock: Clock
+) -> None:
+    verifier, old, new, jwks_file = rotating
+    verifier.verify(f"Bearer {old.token(AUD, now=clock.t)}", AUD)
+    replace_file(jwks_file, new.jwks)  # the old key is withdrawn
+    clock.t += 0.5
+    verifier.verify(f"Bearer {old.token(AUD, now=clock.t)}", AUD)  # not looked at again yet
+    clock.t += 0.5
+    refused(verifier, f"Bearer {old.token(AUD, now=clock.t)}", "no key with this kid")
+
+
+@pytest.mark.parametrize(
+    "broken", [b"{not json", b'{"keys": 3}', None], ids=["not-json", "not-jwks", "deleted"]
+)
+def test_an_unreadable_new_jwks_file_keeps_the_last_good_keys(
+    rotating: tuple[TokenVerifier, TestClient, TestClient, Path],
+    clock: Clock,
+    caplog: pytest.LogCaptureFixture,
+    broken: bytes | None,
+) -> None:
+    verifier, old, new, jwks_file = rotating
+    verifier.verify(f"Bearer {old.token(AUD, now=clock.t)}", AUD)
+    if broken is None:
+        jwks_file.unlink()
+    else:
+        replace_file(jwks_file, broken)
+    with caplog.at_level(logging.WARNING, logger="igwatch.cdshooks.auth"):
+        for _ in range(3):
+            clock.t += 1.0
+            verifier.verify(f"Bearer {old.token(AUD, now=clock.t)}", AUD)
+        refused(verifier, f"Bearer {new.token(AUD, now=clock.t)}", "no key with this kid")
+    warnings = [r.getMessage() for r in caplog.records if "keeping the keys read before" in r.getMessage()]
+    assert len(warnings) == 1, warnings  # once per change, not once a second
+    assert str(jwks_file) in warnings[0]
+
+    replace_file(jwks_file, new.jwks)  # fixed: read again
+    verifier.verify(f"Bearer {new.token(AUD, now=clock.t)}", AUD)

@@ -94,3 +94,38 @@ def test_serve_refuses_a_bad_clients_file_naming_file_and_key(tmp_path: Path) ->
     assert done.exit_code == 2, done.output
     assert done.stderr.count("\n") == 1
     assert f"{clients}: client[0].algorithms: 'HS256' refused" in done.stderr
+
+
+def test_keygen_snippet_offers_client_id_and_fhir_servers(tmp_path: Path) -> None:
+    done = CliRunner().invoke(app, ["cds-keygen", "--out", str(tmp_path / "keys")])
+    assert done.exit_code == 0, done.output
+    assert "# fhir_servers = [" in done.stdout and "# client_id = " in done.stdout
+    # Uncommented, the lines are valid keys of the clients file.
+    clients = tmp_path / "clients.toml"
+    clients.write_text(
+        done.stdout.replace("# fhir_servers", "fhir_servers").replace("# client_id", "client_id")
+    )
+    (client,) = load_trusted_clients(clients)
+    assert client.fhir_servers == ("https://ehr.example.org/fhir",)
+    assert client.client_id == "https://ehr.example.org"
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (
+            ["--cds-clients", "CLIENTS", "--dev-fhir-server", "https://ehr.test/fhir"],
+            "only with --insecure-dev-no-auth",
+        ),
+        (["--insecure-dev-no-auth", "--dev-fhir-server", "ehr.test/fhir"], "not an absolute http(s) URL"),
+        (["--insecure-dev-no-auth", "--dev-fhir-server", "https://a@ehr.test/fhir"], "user info"),
+    ],
+)
+def test_serve_refuses_a_bad_dev_fhir_server(tmp_path: Path, args: list[str], words: str) -> None:
+    (tmp_path / "jwks.json").write_text('{"keys": []}')
+    clients = tmp_path / "clients.toml"
+    clients.write_text('[[client]]\niss = "https://ehr.test"\njwks = "jwks.json"\n')
+    args = [str(clients) if arg == "CLIENTS" else arg for arg in args]
+    done = CliRunner().invoke(app, ["serve", "--port", "0", "--db", f"sqlite:///{tmp_path / 'x.db'}", *args])
+    assert done.exit_code == 2, done.output
+    assert done.stderr.count("\n") == 1 and words in done.stderr and "--dev-fhir-server" in done.stderr

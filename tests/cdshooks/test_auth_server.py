@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import jwt
 import pytest
 
 from igwatch.cdshooks import auth
@@ -39,6 +41,9 @@ SERVICE = "/cds-services/igwatch-patient-view"
 REQUESTS = Path(__file__).parent / "requests"
 ES = es384_client()
 RS = rs384_client()
+# A client configured with a client_id: its tokens must carry it as sub.
+SUBBED = es384_client(iss="https://client-id-ehr.example", kid="sub-1")
+SUBBED_CLIENT_ID = "igwatch-at-client-id-ehr"
 PATIENT_MARKERS = ("1984-05-12",)  # from the request's prefetch: must never reach the log
 
 
@@ -51,7 +56,7 @@ def patient_view_request() -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     directory = tmp_path_factory.mktemp("auth-server")
-    clients = write_clients_file(directory, [ES, RS])
+    clients = write_clients_file(directory, [ES, RS, SUBBED], client_ids={SUBBED.iss: SUBBED_CLIENT_ID})
     settings = dev_settings(directory, insecure_dev_no_auth=False, cds_clients=clients)
     with start_server(settings) as base_url:
         yield base_url
@@ -217,3 +222,63 @@ def test_jwks_served_over_loopback_http_with_rotation(
     finally:
         key_server.shutdown()
         key_server.server_close()
+
+
+def test_sub_must_be_the_configured_client_id(
+    server: str, patient_view_request: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    aud = server + SERVICE
+    accepted = post(server, patient_view_request, f"Bearer {SUBBED.token(aud, sub=SUBBED_CLIENT_ID)}")
+    assert accepted.status_code == 200, accepted.text
+
+    no_sub = claims_for(SUBBED.iss, aud)
+    del no_sub["sub"]
+    missing = jwt.encode(no_sub, SUBBED.key, algorithm="ES384", headers={"kid": SUBBED.kid, "typ": "JWT"})
+    with caplog.at_level(logging.WARNING):
+        assert_401_without_detail(
+            post(server, patient_view_request, f"Bearer {SUBBED.token(aud, sub='other')}")
+        )
+        assert_401_without_detail(post(server, patient_view_request, f"Bearer {SUBBED.token(aud)}"))
+        assert_401_without_detail(post(server, patient_view_request, f"Bearer {missing}"))
+    reasons = [r.getMessage() for r in caplog.records if "401" in r.getMessage()]
+    assert sum("sub is not the configured client_id" in m for m in reasons) == 2, reasons
+    assert sum("claim sub missing" in m for m in reasons) == 1, reasons
+
+
+def test_a_rotated_jwks_file_is_used_without_a_restart(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    old = es384_client(iss="https://file-rotating-ehr.example", kid="old")
+    new = TestClient(iss=old.iss, key=es384_key("file-rotating-new"), kid="new")
+    clients = write_clients_file(tmp_path, [old])
+    jwks_file = tmp_path / "jwks-0.json"
+
+    def replace_jwks(data: bytes) -> None:
+        staged = tmp_path / "jwks-0.json.new"
+        staged.write_bytes(data)
+        os.replace(staged, jwks_file)
+
+    settings = dev_settings(tmp_path, insecure_dev_no_auth=False, cds_clients=clients)
+    with start_server(settings) as base_url:
+        discovery = f"{base_url}/cds-services"
+
+        def status(client: TestClient) -> int:
+            headers = {"Authorization": f"Bearer {client.token(discovery)}"}
+            return httpx.get(discovery, headers=headers, timeout=30).status_code
+
+        assert status(old) == 200
+        assert status(new) == 401
+        replace_jwks(json.dumps(new.jwks).encode())
+        assert status(new) == 200  # an unknown kid looks at the file at once
+        time.sleep(1.1)
+        assert status(old) == 401  # withdrawn from the file
+
+        replace_jwks(b'{"keys": [')  # a broken file: the keys read before stay in use
+        time.sleep(1.1)
+        with caplog.at_level(logging.WARNING, logger="igwatch.cdshooks.auth"):
+            assert status(new) == 200
+            assert status(new) == 200
+        warnings = [
+            r.getMessage() for r in caplog.records if "keeping the keys read before" in r.getMessage()
+        ]
+        assert len(warnings) == 1 and str(jwks_file) in warnings[0], warnings

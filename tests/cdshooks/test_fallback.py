@@ -16,7 +16,7 @@ import logging
 import socket
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,8 @@ from igwatch.cdshooks.fhir_fallback import PREFETCH_TEMPLATES, FhirUnavailable, 
 from igwatch.engine import assess
 from igwatch.fhir.ingest import build_timeline, resources_from_json
 from tests.support.fhir_server import FhirTestServer, load_bundle, start_fhir_server, to_transaction
+from tests.support.jwt_keys import TestClient, es384_client, write_clients_file
+from tests.support.servers import dev_settings, start_server
 
 ROOT = Path(__file__).resolve().parents[2]
 AS_OF = date(2026, 10, 15)
@@ -376,6 +378,11 @@ BROKEN_ANSWERS = {
         lambda r: httpx.Response(302, headers={"Location": "https://elsewhere.example/fhir/Observation"}),
         r"observations: HTTP 302",
     ),
+    # Not followed even under the same base: a redirect is never followed.
+    "redirect-same-base": (
+        lambda r: httpx.Response(307, headers={"Location": "https://fhir.example/fhir/Observation?p=2"}),
+        r"observations: HTTP 307",
+    ),
     "page-loop": (
         lambda r: httpx.Response(200, json=_page("https://fhir.example/fhir/Observation?page=2")),
         r"observations: the pages link back",
@@ -516,3 +523,187 @@ def test_patient_view_with_an_unreachable_fhir_server_is_412_within_the_timeout(
     assert response.status_code == 412, response.text
     assert response.json()["resourceType"] == "OperationOutcome"
     assert elapsed < 3 * 2.0
+
+
+# --------------------------------------------------------------------------- the bases a client may name
+
+
+def _mock_fetch(fhir_server: str, allowed_base: str | None, respond: Any) -> tuple[Any, list[str]]:
+    """``fetch_prefetch`` of observations against a mock server; the outcome and the URLs asked."""
+    client, asked = _answer_with(respond)
+
+    async def run() -> Any:
+        async with client:
+            return await fetch_prefetch(
+                fhir_server,
+                AUTH,
+                PATIENT_ID,
+                ["observations"],
+                timeout_s=TIMEOUT_S,
+                client=client,
+                allowed_base=allowed_base,
+            )
+
+    try:
+        return asyncio.run(run()), asked
+    except FhirUnavailable as error:
+        return error, asked
+
+
+def test_paging_links_may_go_anywhere_under_the_allowed_base_and_nowhere_else() -> None:
+    def respond(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/fhir/r4/Observation":
+            return httpx.Response(200, json=_page("https://fhir.example/fhir/paging?id=7"))
+        return httpx.Response(200, json=_page(None))
+
+    result, asked = _mock_fetch("https://fhir.example/fhir/r4", "https://fhir.example/fhir", respond)
+    assert result["observations"]["resourceType"] == "Bundle"
+    assert asked[-1] == "https://fhir.example/fhir/paging?id=7"
+
+    # Without a wider base, fhirServer itself is the limit.
+    result, asked = _mock_fetch("https://fhir.example/fhir/r4", None, respond)
+    assert isinstance(result, FhirUnavailable) and "a link points outside" in str(result)
+    assert len(asked) == 1
+
+
+def test_a_fhir_server_outside_the_allowed_base_is_never_asked() -> None:
+    result, asked = _mock_fetch(
+        "https://fhir.example/fhirx",
+        "https://fhir.example/fhir",
+        lambda r: httpx.Response(200, json=_page(None)),
+    )
+    assert isinstance(result, FhirUnavailable) and "not under the allowed" in str(result)
+    assert asked == []
+
+
+LISTED = es384_client(iss="https://listed-ehr.example", kid="listed-1")
+UNLISTED = es384_client(iss="https://unlisted-ehr.example", kid="unlisted-1")
+WHOLE_ORIGIN = es384_client(iss="https://origin-ehr.example", kid="origin-1")
+SERVICE = "/cds-services/igwatch-patient-view"
+
+
+@pytest.fixture(scope="module")
+def trusted_cds_server(fhir: FhirTestServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A token-checking service: LISTED may name the FHIR server's base, WHOLE_ORIGIN anything on
+    its origin, UNLISTED no FHIR server at all."""
+    directory = tmp_path_factory.mktemp("fallback-clients")
+    clients = write_clients_file(
+        directory,
+        [LISTED, UNLISTED, WHOLE_ORIGIN],
+        fhir_servers={LISTED.iss: [fhir.base_url], WHOLE_ORIGIN.iss: [fhir.origin + "/"]},
+    )
+    settings = dev_settings(
+        directory, insecure_dev_no_auth=False, cds_clients=clients, as_of=AS_OF, fhir_timeout_s=TIMEOUT_S
+    )
+    with start_server(settings) as base_url:
+        yield base_url
+
+
+def _call_as(server: str, client: TestClient, fhir_server: str) -> httpx.Response:
+    """patient-view with only the Patient sent: everything else must come from ``fhir_server``."""
+    body = _patient_view({"patient": _full_prefetch()["patient"]}, fhir_server)
+    url = server + SERVICE
+    return httpx.post(url, json=body, headers={"Authorization": f"Bearer {client.token(url)}"}, timeout=30)
+
+
+def _port(fhir: FhirTestServer) -> int:
+    return int(fhir.origin.rsplit(":", 1)[1])
+
+
+ALLOWED_FORMS: dict[str, Callable[[FhirTestServer], str]] = {
+    "exact": lambda f: f.base_url,
+    "trailing slash": lambda f: f.base_url + "/",
+    "scheme in capitals": lambda f: f.base_url.replace("http://", "HTTP://"),
+}
+
+
+@pytest.mark.parametrize("form", list(ALLOWED_FORMS))
+def test_a_listed_fhir_server_is_read(fhir: FhirTestServer, trusted_cds_server: str, form: str) -> None:
+    fhir.clear_requests()
+    response = _call_as(trusted_cds_server, LISTED, ALLOWED_FORMS[form](fhir))
+    assert _recommendation_ids(response)
+    paths = {r["path"] for r in fhir.requests()}
+    assert "/fhir/Observation" in paths
+
+
+def test_a_fhir_server_under_a_listed_base_is_read(fhir: FhirTestServer, trusted_cds_server: str) -> None:
+    fhir.clear_requests()
+    assert _recommendation_ids(_call_as(trusted_cds_server, WHOLE_ORIGIN, fhir.base_url))
+    assert "/fhir/Observation" in {r["path"] for r in fhir.requests()}
+
+
+REFUSED_FORMS: dict[str, Callable[[FhirTestServer], str]] = {
+    "prefix not on a segment boundary": lambda f: f.base_url + "x",
+    "path in capitals": lambda f: f.base_url.replace("/fhir", "/FHIR"),
+    "another port": lambda f: f.base_url.replace(f":{_port(f)}", f":{_port(f) + 1}"),
+    "another scheme": lambda f: f.base_url.replace("http://", "https://"),
+    "user info trick": lambda f: f"{f.origin}@evil.example/fhir",
+    "dot segments": lambda f: f.base_url + "/../admin",
+    "escaped dot segments": lambda f: f.base_url + "/%2e%2e/admin",
+    "another loopback name": lambda f: f.base_url.replace("127.0.0.1", "localhost"),
+}
+
+
+@pytest.mark.parametrize("form", list(REFUSED_FORMS))
+def test_a_fhir_server_not_listed_is_412_without_any_request(
+    fhir: FhirTestServer, trusted_cds_server: str, form: str
+) -> None:
+    fhir.clear_requests()
+    response = _call_as(trusted_cds_server, LISTED, REFUSED_FORMS[form](fhir))
+    assert response.status_code == 412, response.text
+    assert response.json()["resourceType"] == "OperationOutcome"
+    assert "not allowed for this client" in response.json()["issue"][0]["diagnostics"]
+    assert fhir.requests() == []
+
+
+def test_a_client_without_fhir_servers_never_makes_an_outbound_request(
+    fhir: FhirTestServer, trusted_cds_server: str
+) -> None:
+    fhir.clear_requests()
+    response = _call_as(trusted_cds_server, UNLISTED, fhir.base_url)
+    assert response.status_code == 412, response.text
+    diagnostics = response.json()["issue"][0]["diagnostics"]
+    assert "fhirServer is not allowed for this client" in diagnostics
+    assert TOKEN not in response.text
+    assert fhir.requests() == []
+
+
+def test_a_paging_link_outside_the_listed_base_is_not_followed(
+    fhir: FhirTestServer, trusted_cds_server: str
+) -> None:
+    # Same origin, another path: outside the base LISTED may name, so not followed with its token.
+    fhir.set_link_base(f"{fhir.origin}/internal/fhir")
+    fhir.clear_requests()
+    try:
+        response = _call_as(trusted_cds_server, LISTED, fhir.base_url)
+        assert response.status_code == 412, response.text
+        assert "a link points outside" in response.json()["issue"][0]["diagnostics"]
+        assert all(r["path"].startswith("/fhir/") for r in fhir.requests())
+    finally:
+        fhir.set_link_base(None)
+
+
+def test_trial_mode_reads_only_loopback_or_listed_servers(cds_server: str, tmp_path: Path) -> None:
+    # cds_server runs with --insecure-dev-no-auth: a server elsewhere is refused without a request.
+    url = f"{cds_server}{SERVICE}"
+    started = time.monotonic()
+    response = httpx.post(
+        url,
+        json=_patient_view({"patient": _full_prefetch()["patient"]}, "https://ehr.example.org/fhir"),
+        timeout=30,
+    )
+    assert response.status_code == 412, response.text
+    assert "--insecure-dev-no-auth" in response.json()["issue"][0]["diagnostics"]
+    assert time.monotonic() - started < TIMEOUT_S
+
+    # Named with --dev-fhir-server, the same kind of server is tried (and here cannot be reached).
+    listed = "http://igwatch-test.invalid/fhir"
+    settings = dev_settings(tmp_path, as_of=AS_OF, fhir_timeout_s=TIMEOUT_S, dev_fhir_servers=(listed,))
+    with start_server(settings) as trial:
+        response = httpx.post(
+            f"{trial}{SERVICE}",
+            json=_patient_view({"patient": _full_prefetch()["patient"]}, listed),
+            timeout=30,
+        )
+    assert response.status_code == 412, response.text
+    assert "not allowed" not in response.json()["issue"][0]["diagnostics"]

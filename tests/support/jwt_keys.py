@@ -76,8 +76,11 @@ def write_clients_file(
     *,
     jwks_urls: Mapping[str, str] | None = None,
     algorithms: Mapping[str, list[str]] | None = None,
+    client_ids: Mapping[str, str] | None = None,
+    fhir_servers: Mapping[str, list[str]] | None = None,
 ) -> Path:
-    """Write each client's JWK Set (or use ``jwks_urls[iss]``) and a ``clients.toml`` naming them."""
+    """Write each client's JWK Set (or use ``jwks_urls[iss]``) and a ``clients.toml`` naming them;
+    ``algorithms``, ``client_ids`` and ``fhir_servers`` (by issuer) add those keys."""
     directory.mkdir(parents=True, exist_ok=True)
     lines: list[str] = []
     for index, client in enumerate(clients):
@@ -90,6 +93,10 @@ def write_clients_file(
             lines.append(f"tenant = {json.dumps(client.tenant)}")
         if algorithms and client.iss in algorithms:
             lines.append(f"algorithms = {json.dumps(algorithms[client.iss])}")
+        if client_ids and client.iss in client_ids:
+            lines.append(f"client_id = {json.dumps(client_ids[client.iss])}")
+        if fhir_servers and client.iss in fhir_servers:
+            lines.append(f"fhir_servers = {json.dumps(fhir_servers[client.iss])}")
         lines.append("")
     path = directory / "clients.toml"
     path.write_text("\n".join(lines), encoding="utf-8")

@@ -1,11 +1,13 @@
 """Trusting CDS clients (CDS Hooks 2.0.1): every call carries a JWT signed by a trusted EHR.
 
 The trusted clients are a TOML file of ``[[client]]`` tables (``iss``, ``jwks``, optional
-``tenant`` and ``algorithms``). :class:`TokenVerifier` checks the ``Authorization: Bearer`` JWT:
-the issuer is one of them, the signature verifies with the key named by ``kid`` in that issuer's
-JWK Set under an asymmetric algorithm the client allows (``none`` and every HMAC are refused
-whatever the configuration), ``aud`` is the URL called, ``exp``/``iat`` are within a bounded
-clock skew and lifetime, and the ``jti`` has not been seen before.
+``tenant``, ``algorithms``, ``client_id`` and ``fhir_servers``). :class:`TokenVerifier` checks the
+``Authorization: Bearer`` JWT: the issuer is one of them, the signature verifies with the key
+named by ``kid`` in that issuer's JWK Set under an asymmetric algorithm the client allows
+(``none`` and every HMAC are refused whatever the configuration), ``aud`` is the URL called,
+``sub`` is the configured ``client_id`` (when one is), ``exp``/``iat`` are within a bounded clock
+skew and lifetime, and the ``jti`` has not been seen before. ``fhir_servers`` are the FHIR bases
+the client may send the prefetch fallback to (none: the fallback is not used for it).
 
 Every refusal is an :class:`AuthError` whose message is a reason for the server log: it never
 holds the token, its claims or patient data, only fixed words and values from the configuration.
@@ -17,6 +19,7 @@ import heapq
 import ipaddress
 import json
 import logging
+import os
 import re
 import threading
 import time
@@ -32,6 +35,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.exceptions import PyJWKError, PyJWTError
 
+from igwatch.cdshooks.fhir_bases import FhirBaseError, normalise_base
 from igwatch.errors import IgwatchError
 
 log = logging.getLogger("igwatch.cdshooks.auth")
@@ -56,12 +60,17 @@ _CURVE_BY_ALGORITHM = {"ES256": "P-256", "ES384": "P-384", "ES512": "P-521"}
 # At most one JWK Set fetch per client in this many seconds, whatever kids tokens name: enough to
 # follow a key rotation quickly, too rare for forged tokens to turn us against the EHR's server.
 JWKS_MIN_REFRESH_S = 5.0
+# A JWK Set file is looked at (stat) at most this often, and read again only when it changed, so a
+# rotated key file takes effect without a restart and without a read per request.
+JWKS_FILE_RECHECK_S = 1.0
 MIN_RSA_BITS = 2048
 MAX_TOKEN_CHARS = 16_384
 MAX_JWKS_BYTES = 1_048_576
 MAX_JTI_CHARS = 256
 _BEARER = re.compile(r"[ \t]*bearer[ \t]+([A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*)[ \t]*", re.I)
 _LOOPBACK_NAMES = {"localhost", "localhost.localdomain"}
+# The version of a JWK Set file that is not there (stat failed).
+_NO_FILE = (-1, -1, -1)
 
 
 class AuthError(Exception):
@@ -74,22 +83,28 @@ class TrustedClientsError(IgwatchError):
 
 @dataclass(frozen=True)
 class TrustedClient:
-    """One EHR allowed to call the service. ``jwks`` is an http(s) URL or an absolute file path."""
+    """One EHR allowed to call the service. ``jwks`` is an http(s) URL or an absolute file path;
+    ``client_id``, when set, is the ``sub`` its tokens must carry; ``fhir_servers`` are the
+    normalised FHIR bases its requests may name as ``fhirServer``."""
 
     iss: str
     jwks: str
     tenant: str | None = None
     algorithms: tuple[str, ...] = DEFAULT_ALGORITHMS
+    client_id: str | None = None
+    fhir_servers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class VerifiedClient:
-    """Who called: the issuer, its tenant (token claim or configured), the token id and subject."""
+    """Who called: the issuer, its tenant (token claim or configured), the token id and subject,
+    and the FHIR bases it may name as ``fhirServer``."""
 
     iss: str
     tenant: str | None
     jti: str
     sub: str | None
+    fhir_servers: tuple[str, ...] = ()
 
 
 # --------------------------------------------------------------------------------------------
@@ -165,6 +180,23 @@ def _algorithms(value: Any, where: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(value))
 
 
+def _fhir_servers(value: Any, where: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise TrustedClientsError(f"{where}: must be a list of http(s) FHIR base URLs")
+    bases: list[str] = []
+    for index, entry in enumerate(value):
+        try:
+            bases.append(normalise_base(entry))
+        except FhirBaseError as error:
+            raise TrustedClientsError(f"{where}[{index}]: {entry!r} {error}") from None
+    return tuple(dict.fromkeys(bases))
+
+
+_CLIENT_KEYS = ("iss", "jwks", "tenant", "algorithms", "client_id", "fhir_servers")
+
+
 def load_trusted_clients(path: str | Path) -> list[TrustedClient]:
     """Read the ``[[client]]`` tables of a TOML file; refused with the file and the key named."""
     file = Path(path)
@@ -190,9 +222,9 @@ def load_trusted_clients(path: str | Path) -> list[TrustedClient]:
         where = f"{file}: client[{index}]"
         if not isinstance(table, dict):
             raise TrustedClientsError(f"{where}: must be a table")
-        extra = sorted(set(table) - {"iss", "jwks", "tenant", "algorithms"})
+        extra = sorted(set(table) - set(_CLIENT_KEYS))
         if extra:
-            raise TrustedClientsError(f"{where}.{extra[0]}: unknown key (iss, jwks, tenant, algorithms)")
+            raise TrustedClientsError(f"{where}.{extra[0]}: unknown key ({', '.join(_CLIENT_KEYS)})")
         for key in ("iss", "jwks"):
             if not isinstance(table.get(key), str) or not table[key].strip():
                 raise TrustedClientsError(f"{where}.{key}: required, a non-empty string")
@@ -203,12 +235,17 @@ def load_trusted_clients(path: str | Path) -> list[TrustedClient]:
         tenant = table.get("tenant")
         if tenant is not None and (not isinstance(tenant, str) or not tenant):
             raise TrustedClientsError(f"{where}.tenant: must be a non-empty string")
+        client_id = table.get("client_id")
+        if client_id is not None and (not isinstance(client_id, str) or not client_id):
+            raise TrustedClientsError(f"{where}.client_id: must be a non-empty string")
         clients.append(
             TrustedClient(
                 iss=iss,
                 jwks=_jwks_location(table["jwks"].strip(), file.parent, f"{where}.jwks"),
                 tenant=tenant,
                 algorithms=_algorithms(table.get("algorithms"), f"{where}.algorithms"),
+                client_id=client_id,
+                fhir_servers=_fhir_servers(table.get("fhir_servers"), f"{where}.fhir_servers"),
             )
         )
     return clients
@@ -248,11 +285,14 @@ def _usable_keys(document: Mapping[str, Any]) -> dict[str, _Key]:
 
 
 class _KeySet:
-    """One client's JWK Set: a file read once, or a URL fetched, cached and refreshed.
+    """One client's JWK Set: a file read again when it changes, or a URL fetched, cached and refreshed.
 
-    A URL is fetched at first use, again when older than ``max_age_s``, and again when a token
-    names an unknown ``kid`` (key rotation), but never twice within ``min_refresh_s`` so tokens
-    with made-up kids cannot make us hammer the EHR.
+    A file is read at first use and again when its modification time, size or inode changed,
+    which is looked at no more than once every :data:`JWKS_FILE_RECHECK_S` (and whenever a token
+    names an unknown ``kid``); a changed file that cannot be read as a JWK Set is logged and the
+    keys read before stay in use. A URL is fetched at first use, again when older than
+    ``max_age_s``, and again when a token names an unknown ``kid`` (key rotation), but never twice
+    within ``min_refresh_s`` so tokens with made-up kids cannot make us hammer the EHR.
     """
 
     def __init__(
@@ -274,13 +314,18 @@ class _KeySet:
         self._keys: dict[str, _Key] | None = None
         self._fetched_at = 0.0
         self._attempted_at: float | None = None
+        self._file_checked_at = 0.0
+        self._file_version: tuple[int, int, int] | None = None
+        self._file_refused: tuple[int, int, int] | None = None
 
     def key(self, kid: str) -> _Key:
         with self._lock:
             now = self._now()
-            if self._keys is None:
+            if not self.is_url:
+                self._reload_file(now, unknown_kid=kid not in (self._keys or {}))
+            elif self._keys is None:
                 self._load(now)
-            elif self.is_url and now - self._fetched_at >= self._max_age_s:
+            elif now - self._fetched_at >= self._max_age_s:
                 self._refresh(now)
             keys = self._keys or {}
             if kid not in keys and self.is_url:
@@ -291,14 +336,41 @@ class _KeySet:
             raise AuthError("no key with this kid in the client's JWK Set")
         return found
 
-    def _load(self, now: float) -> None:
-        if not self.is_url:
+    def _reload_file(self, now: float, *, unknown_kid: bool) -> None:
+        if self._keys is not None and not unknown_kid and now - self._file_checked_at < JWKS_FILE_RECHECK_S:
+            return
+        self._file_checked_at = now
+        try:
+            stat = os.stat(self.location)
+        except OSError as error:
+            version, failure = _NO_FILE, f"cannot be read ({error.strerror or error})"
+        else:
+            version, failure = (stat.st_mtime_ns, stat.st_size, stat.st_ino), ""
+            if self._keys is not None and version == self._file_version:
+                return
             try:
                 document = _parse_jwks(Path(self.location).read_bytes())
-            except (OSError, ValueError) as error:
-                raise AuthError(f"JWK Set file {self.location} unreadable: {error}") from None
-            self._keys = _usable_keys(document)
-            return
+            except OSError as error:
+                failure = f"cannot be read ({error.strerror or error})"
+            except ValueError as error:
+                failure = str(error)
+            else:
+                first = self._keys is None
+                self._keys = _usable_keys(document)
+                self._file_version, self._file_refused = version, None
+                if not first:
+                    log.info("JWK Set file %s read again (%d signing keys)", self.location, len(self._keys))
+                return
+        if self._keys is None:
+            raise AuthError(f"JWK Set file {self.location} unreadable: {failure}")
+        if version != self._file_refused:
+            # Once per change of the file: the keys read before stay in use until it is fixed.
+            log.warning(
+                "JWK Set file %s changed and %s; keeping the keys read before", self.location, failure
+            )
+            self._file_refused = version
+
+    def _load(self, now: float) -> None:
         self._refresh(now)
         if self._keys is None:
             raise AuthError(f"JWK Set {self.location} not available")
@@ -555,6 +627,11 @@ class TokenVerifier:
             raise AuthError(f"claim tenant is not a string ({who})")
         if client.tenant is not None and tenant is not None and tenant != client.tenant:
             raise AuthError(f"tenant is not the configured tenant ({who})")
+        # CDS Hooks: sub is the client_id. Checked only where the site configured one.
+        if client.client_id is not None and sub is None:
+            raise AuthError(f"claim sub missing, client_id configured ({who})")
+        if client.client_id is not None and sub != client.client_id:
+            raise AuthError(f"sub is not the configured client_id ({who})")
 
         now = self._now()
         try:
@@ -578,4 +655,10 @@ class TokenVerifier:
             self.replay_cache.add(client.iss, jti, exp + self._skew, now)
         except AuthError as error:
             raise AuthError(f"{error} ({who})") from None
-        return VerifiedClient(iss=client.iss, tenant=tenant or client.tenant, jti=jti, sub=sub)
+        return VerifiedClient(
+            iss=client.iss,
+            tenant=tenant or client.tenant,
+            jti=jti,
+            sub=sub,
+            fhir_servers=client.fhir_servers,
+        )

@@ -13,7 +13,7 @@ import copy
 import uuid
 from collections.abc import Iterable
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -27,6 +27,9 @@ from igwatch.fhir.ingest import FULL_URL_KEY, build_timeline, resources_from_jso
 from igwatch.knowledge.catalog import knowledge
 from igwatch.knowledge.profile import Profile
 from igwatch.timeline import MedicationRecord, Timeline
+
+if TYPE_CHECKING:
+    from igwatch.cdshooks.fhir_bases import FhirServerAllowlist
 
 RECOMMENDATION_ID = "org.igwatch.recommendation-id"
 SUMMARISED_IDS = "org.igwatch.summarised-recommendation-ids"
@@ -80,10 +83,15 @@ def missing_prefetch(request: HookRequest) -> list[str]:
     return [key for key in PREFETCH_KEYS if key not in sent]
 
 
-async def complete_prefetch(request: HookRequest, *, timeout_s: float) -> HookRequest:
+async def complete_prefetch(
+    request: HookRequest, *, timeout_s: float, allowlist: FhirServerAllowlist | None = None
+) -> HookRequest:
     """Read absent prefetch keys from ``fhirServer`` with ``fhirAuthorization``.
 
-    Raises :class:`PrefetchUnavailable` when there is no FHIR server or it cannot answer in time.
+    With an ``allowlist`` (the service), ``fhirServer`` must lie under one of its bases, else no
+    request is made; without one (``igwatch hook``, the user's own file) any server is read.
+    Raises :class:`PrefetchUnavailable` when there is no usable FHIR server or it cannot answer
+    in time.
     """
     missing = missing_prefetch(request)
     if not missing:
@@ -92,6 +100,11 @@ async def complete_prefetch(request: HookRequest, *, timeout_s: float) -> HookRe
         raise PrefetchUnavailable(
             f"prefetch {', '.join(missing)} not sent and no fhirServer to read them from"
         )
+    allowed_base = None
+    if allowlist is not None:
+        allowed_base = allowlist.allowed_base(request.fhirServer)
+        if allowed_base is None:
+            raise PrefetchUnavailable(f"prefetch {', '.join(missing)} not sent and {allowlist.refusal}")
     try:
         from igwatch.cdshooks.fhir_fallback import FhirUnavailable, fetch_prefetch
     except ImportError:  # the fallback client is not installed in this build
@@ -105,6 +118,7 @@ async def complete_prefetch(request: HookRequest, *, timeout_s: float) -> HookRe
                 request.context.patientId,
                 missing,
                 timeout_s=timeout_s,
+                allowed_base=allowed_base,
             ),
             timeout=timeout_s,
         )

@@ -35,6 +35,8 @@ from urllib.parse import parse_qsl, quote, urljoin, urlsplit
 
 import httpx
 
+from igwatch.cdshooks.fhir_bases import FhirBase, FhirBaseError, parse_fhir_url
+
 log = logging.getLogger("igwatch.cdshooks.fhir")
 # httpx logs every request URL at INFO, and these URLs carry the patient id: keep its request log
 # quiet unless someone sets its level on purpose.
@@ -139,7 +141,7 @@ def _outcome_text(body: object) -> str:
 
 
 class _Fetcher:
-    """One fetch: the client, the headers, the server's origin and the page cap."""
+    """One fetch: the client, the headers, the base every URL must lie under and the page cap."""
 
     def __init__(
         self,
@@ -150,19 +152,24 @@ class _Fetcher:
         patient_id: str,
         timeout: httpx.Timeout,
         max_pages: int,
+        scope: FhirBase | None = None,
     ):
         self.client = client
         self.base = base
-        self.origin = _origin(base)
+        self.scope = scope or parse_fhir_url(base)
         self.headers = headers
         self.patient_id = patient_id
         self.timeout = timeout
         self.max_pages = max_pages
 
     async def get_json(self, key: str, url: str, params: httpx.QueryParams | None = None) -> Any:
-        if _origin(url) != self.origin or self.origin is None:
-            # The token goes only to the server named in the request.
-            raise FhirUnavailable(f"{key}: a link points outside fhirServer; not followed")
+        try:
+            inside = self.scope.contains(parse_fhir_url(url, with_query=True))
+        except FhirBaseError:
+            inside = False
+        if not inside:
+            # The token goes only under the allowed base: a paging link is the server's to write.
+            raise FhirUnavailable(f"{key}: a link points outside fhirServer's allowed base; not followed")
         try:
             # Per request, so that a client passed in cannot lift the bounds or follow a redirect
             # (which could carry the token to another host).
@@ -310,12 +317,14 @@ async def fetch_prefetch(
     timeout_s: float,
     max_pages: int = DEFAULT_MAX_PAGES,
     client: httpx.AsyncClient | None = None,
+    allowed_base: str | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Read the prefetch ``keys`` for ``patient_id`` from ``fhir_server``.
 
     Returns key → the Patient (``patient``) or one searchset Bundle with every page merged.
     ``authorization`` is the CDS Hooks ``fhirAuthorization`` object (its bearer token is sent to
-    ``fhir_server`` and to no other origin). The whole fetch finishes within ``timeout_s``.
+    no URL outside ``allowed_base``, by default ``fhir_server`` itself; paging links outside it
+    are not followed, nor are redirects). The whole fetch finishes within ``timeout_s``.
     Raises :class:`FhirUnavailable` when any key cannot be read completely.
     """
     wanted = list(dict.fromkeys(keys))
@@ -325,6 +334,13 @@ async def fetch_prefetch(
     if timeout_s <= 0:
         raise ValueError("timeout_s must be positive")
     base = _base_url(fhir_server)
+    try:
+        location = parse_fhir_url(base)
+        scope = location if allowed_base is None else parse_fhir_url(allowed_base)
+    except FhirBaseError as error:
+        raise FhirUnavailable(f"fhirServer {error}") from None
+    if not scope.contains(location):
+        raise FhirUnavailable("fhirServer is not under the allowed FHIR server base")
     headers = _auth_headers(authorization)
     if not isinstance(patient_id, str) or not _FHIR_ID.fullmatch(patient_id):
         raise FhirUnavailable("context.patientId is not a FHIR id")
@@ -336,7 +352,9 @@ async def fetch_prefetch(
     own_client = client is None
     # trust_env=False: the EHR's FHIR server is reached directly, not through proxy settings.
     http = client or httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False)
-    fetcher = _Fetcher(http, base, headers, patient_id=patient_id, timeout=timeout, max_pages=max_pages)
+    fetcher = _Fetcher(
+        http, base, headers, patient_id=patient_id, timeout=timeout, max_pages=max_pages, scope=scope
+    )
     try:
         async with asyncio.timeout(timeout_s):
             result = await _fetch_all(fetcher, patient_id, wanted)

@@ -7,9 +7,10 @@ and its schema is published in the OpenAPI document through ``openapi_extra``.
 
 Statuses: 200 cards; 400 not JSON, not a JSON object, or a hook sent to the wrong service;
 401 no valid token (empty body, ``WWW-Authenticate: Bearer``); 404 unknown service; 412 prefetch
-missing and not readable from ``fhirServer``; 413 a body over ``MAX_BODY_BYTES``; 422 a CDS Hooks
-request igwatch cannot use. Errors carry an OperationOutcome with one line of diagnostics; never a
-stack trace. Logs never carry patient data: only the service, the status and the reason.
+missing and not readable from ``fhirServer`` (absent, unreachable, or not among the FHIR bases the
+caller may name); 413 a body over ``MAX_BODY_BYTES``; 422 a CDS Hooks request igwatch cannot use.
+Errors carry an OperationOutcome with one line of diagnostics; never a stack trace. Logs never
+carry patient data: only the service, the status and the reason.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from igwatch.cdshooks.cards import (
     missing_prefetch,
     parse_request,
 )
+from igwatch.cdshooks.fhir_bases import FhirServerAllowlist
 from igwatch.cdshooks.fhir_fallback import PREFETCH_TEMPLATES
 from igwatch.cdshooks.models import (
     CdsResponse,
@@ -188,6 +190,23 @@ async def require_client(request: Request) -> None:
     request.state.cds_client = client
 
 
+def fhir_server_allowlist(request: Request) -> FhirServerAllowlist:
+    """The FHIR bases this caller may send the prefetch fallback to: the trusted client's
+    ``fhir_servers``; in ``--insecure-dev-no-auth`` mode, loopback and ``--dev-fhir-server``."""
+    caller = getattr(request.state, "cds_client", None)
+    if caller is not None:
+        return FhirServerAllowlist(bases=caller.fhir_servers)
+    settings: ServerSettings = request.app.state.settings
+    if settings.insecure_dev_no_auth:
+        return FhirServerAllowlist(
+            bases=settings.dev_fhir_servers,
+            any_loopback=True,
+            refusal="fhirServer is not allowed (--insecure-dev-no-auth reads only loopback "
+            "servers and --dev-fhir-server URLs)",
+        )
+    return FhirServerAllowlist()
+
+
 # --------------------------------------------------------------------------- helpers
 
 
@@ -259,7 +278,9 @@ def build_router() -> APIRouter:
             )
         if missing_prefetch(parsed):
             try:
-                parsed = await complete_prefetch(parsed, timeout_s=settings.fhir_timeout_s)
+                parsed = await complete_prefetch(
+                    parsed, timeout_s=settings.fhir_timeout_s, allowlist=fhir_server_allowlist(request)
+                )
             except PrefetchUnavailable as error:
                 log.warning("412 %s: %s", service.id, error)
                 return outcome(412, "incomplete", str(error))

@@ -131,6 +131,31 @@ def _sql_regex_literal_word(word: str) -> str:
     return "".join(out)
 
 
+_REGEX_ATOM: Final = re.compile(r"\[[^\]]\]|.", re.S)
+
+
+def _any_of(words: set[str]) -> str:
+    """A regex found in a text wherever one of ``words`` (made by :func:`_sql_regex_literal_word`)
+    is, merged into a prefix tree: Java's backtracking regex (Spark's RLIKE) tries every branch
+    of an alternation at each position, and a tree has a few branches where the list has
+    hundreds. A word that extends a listed word adds no match (the regex is searched, never
+    anchored), so it is dropped."""
+    tree: dict[str, Any] = {}
+    for word in words:
+        node = tree
+        for atom in _REGEX_ATOM.findall(word):
+            node = node.setdefault(atom, {})
+        node[""] = {}
+
+    def spelled(node: dict[str, Any]) -> str:
+        if "" in node:
+            return ""
+        branches = [atom + spelled(child) for atom, child in sorted(node.items())]
+        return branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+
+    return spelled(tree)
+
+
 _WORDS_RE: Final = re.compile(r"\(\?:(.*)\)\(\?!")
 
 
@@ -182,7 +207,7 @@ def _matcher(terminology: tx.Terminology, sets: frozenset[str] | None) -> Matche
     return Matcher(
         codes=frozenset(codes),
         icd_regex="^(" + "|".join(sorted(icd)) + ")" if icd else "^$",
-        name_regex="|".join(sorted({_sql_regex_literal_word(w) for w in words})) or "^$",
+        name_regex=_any_of({_sql_regex_literal_word(w) for w in words}) or "^$",
         tokens=frozenset(tokens),
     )
 

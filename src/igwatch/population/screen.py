@@ -78,9 +78,9 @@ def screen(export_dir: Path, options: ScreenOptions) -> ScreenReport:
             if options.engine == "spark":
                 from igwatch.population import spark_engine
 
-                output = spark_engine.run(export, assessor, steps, options.cache_dir, options.spark_master)
-                for row in output.rows:
-                    emit(row)
+                output = spark_engine.run(
+                    export, assessor, steps, options.cache_dir, options.spark_master, emit
+                )
             else:
                 from igwatch.population import duckdb_engine
 

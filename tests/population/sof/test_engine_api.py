@@ -161,3 +161,38 @@ def test_spark_typed_mode_does_not_depend_on_the_sample() -> None:
     for runner in (SparkViewRunner(spark, sample_rows=1), SparkViewRunner(spark, typed=False)):
         rows = [tuple(row) for row in runner.run(SPARSE_VIEW, source).collect()]
         assert sorted(rows, key=str) == sorted(SPARSE_ROWS, key=str)
+
+
+@pytest.mark.spark
+def test_spark_shapes_can_be_learnt_from_other_lines() -> None:
+    """``sample=``: typed mode learns the shapes from other lines (say, before a costly filter)
+    and reads the rows from the source only."""
+    from igwatch.population.sof import SparkViewRunner
+    from tests.population.test_sql_on_fhir import spark_session
+
+    spark = spark_session()
+    every = spark.createDataFrame([(json.dumps(r),) for r in SPARSE_OBSERVATIONS], "value string")
+    second = every.where("value LIKE '%\"o2\"%'")
+    rows = [tuple(row) for row in SparkViewRunner(spark).run(SPARSE_VIEW, second, sample=every).collect()]
+    assert sorted(rows, key=str) == sorted(SPARSE_ROWS[1:], key=str)
+
+
+@pytest.mark.spark
+def test_spark_where_skips_a_resource_before_its_columns_are_read() -> None:
+    """A resource the view's where excludes is never an error, even when a column of it would be."""
+    from igwatch.population.sof import SparkViewRunner
+    from tests.population.test_sql_on_fhir import spark_session
+
+    view = {
+        "resource": "Observation",
+        "where": [{"path": "status = 'final'"}],
+        "select": [{"column": [{"name": "id", "path": "id"}, {"name": "code", "path": "code.coding.code"}]}],
+    }
+    resources = [
+        {"resourceType": "Observation", "id": "o1", "status": "final", "code": {"coding": [{"code": "a"}]}},
+        {"resourceType": "Observation", "id": "o2", "code": {"coding": [{"code": "b"}, {"code": "c"}]}},
+    ]
+    spark = spark_session()
+    source = spark.createDataFrame([(json.dumps(r),) for r in resources], "value string")
+    for runner in (SparkViewRunner(spark), SparkViewRunner(spark, typed=False)):
+        assert [tuple(row) for row in runner.run(view, source).collect()] == [("o1", "a")]

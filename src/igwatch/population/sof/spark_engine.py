@@ -2,9 +2,11 @@
 
 The source is a DataFrame with one FHIR resource per row as JSON text: the column ``value``
 (what ``spark.read.text`` gives), else ``resource``, else its only column. Resources of other
-types are skipped. Top-level members are extracted with one ``json_tuple`` per resource; nested
-members with ``get_json_object``/``from_json(..., 'array<string>')`` inside higher-order
-functions, so the work stays in the JVM and runs wherever the DataFrame lives.
+types are skipped. Typed mode parses each resource once with ``from_json`` into a STRUCT of the
+members the view uses and reads them as struct fields. JSON mode extracts top-level members with
+one ``json_tuple`` per resource; nested members, and any member typed mode keeps as JSON text,
+are read with ``get_json_object``/``from_json(..., 'array<string>')``. Either way every step is
+a higher-order function in the JVM, so the work runs wherever the DataFrame lives.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from igwatch.population.sof.errors import ViewDefinitionError
 from igwatch.population.sof.plan import ViewDefinition, load_view
-from igwatch.population.sof.render import Dialect, render, resolve_shapes, structure_of
+from igwatch.population.sof.render import Dialect, RenderedView, render, resolve_shapes, structure_of
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -151,6 +153,18 @@ def spark_schema(spec: Any) -> str:
     return _DDL[spec]
 
 
+def _rows_with_columns(d: SparkDialect, rendered: RenderedView) -> str:
+    """One resource's rows as a list of structs of all the view's columns: the once-per-resource
+    columns are evaluated once and copied into each row."""
+    if rendered.rows is None:
+        return d.singleton(d.struct(rendered.columns))
+    if not rendered.columns:
+        return rendered.rows
+    once = [name for name, _ in rendered.columns]
+    fields = [(n, d.field("_once", n) if n in once else d.field("_row", n)) for n in rendered.names]
+    return d.let(d.struct(rendered.columns), "_once", d.transform(rendered.rows, ["_row"], d.struct(fields)))
+
+
 class SparkViewRunner:
     """Runs ViewDefinitions as Spark SQL over a DataFrame of JSON resources.
 
@@ -167,30 +181,47 @@ class SparkViewRunner:
         # (source, resource type) → structure; the DataFrame is kept so its id is not reused.
         self._structures: dict[tuple[int, str], tuple[DataFrame, Any]] = {}
 
-    def run(self, view: ViewDefinition | dict[str, Any] | str, source: DataFrame) -> DataFrame:
-        """Rows of ``view`` over ``source``, as a (lazy) DataFrame with the view's columns."""
+    def run(
+        self,
+        view: ViewDefinition | dict[str, Any] | str,
+        source: DataFrame,
+        *,
+        sample: DataFrame | None = None,
+    ) -> DataFrame:
+        """Rows of ``view`` over ``source``, as a (lazy) DataFrame with the view's columns.
+
+        ``sample``: where typed mode learns the shapes (default ``source``), e.g. the unfiltered
+        lines when ``source`` is a costly filter of them; its column is found like the source's.
+        """
         plan = view if isinstance(view, ViewDefinition) else load_view(view)
         from pyspark.sql import functions as F
 
         d = SparkDialect()
         column = _source_column(list(source.columns))
-        structure = self.sample_structure(plan, source, column) if self.typed else None
+        structure = None
+        if self.typed:
+            sampled = source if sample is None else sample
+            structure = self.sample_structure(plan, sampled, _source_column(list(sampled.columns)))
         if structure is not None:
             probe = render(plan, d, "_doc")
             shapes, spec = resolve_shapes(probe.used_paths, probe.whole_paths, structure)
             rendered = render(plan, d, "_doc", shapes)
-            extracted = source.select(
+            parsed = source.select(
                 F.from_json(F.col(column), spark_schema(spec)).alias("_r"), F.col(column).alias("_doc")
             )
             conditions = [f"_r.resourceType = {d.string(plan.resource)}", *rendered.where]
-        else:
-            rendered = render(plan, d, "_doc")
-            names = [f"_f{i}" for i in range(len(rendered.root_fields))]
-            keys = ", ".join(d.string(name) for name in rendered.root_fields)
-            extracted = source.selectExpr(
-                f"{d.quote(column)} AS _doc", f"json_tuple({d.quote(column)}, {keys}) AS ({', '.join(names)})"
-            )
-            conditions = [f"_f0 = {d.string(plan.resource)}", *rendered.where]
+            # Tested inside the generator, not by a WHERE: Spark would push a WHERE on _r below
+            # the projection that parses it, parsing every resource twice.
+            keep = " AND ".join(f"({c})" for c in conditions)
+            rows = f"CASE WHEN {keep} THEN {_rows_with_columns(d, rendered)} END"
+            return parsed.selectExpr(f"inline({rows})").select(*rendered.names)
+        rendered = render(plan, d, "_doc")
+        names = [f"_f{i}" for i in range(len(rendered.root_fields))]
+        keys = ", ".join(d.string(name) for name in rendered.root_fields)
+        extracted = source.selectExpr(
+            f"{d.quote(column)} AS _doc", f"json_tuple({d.quote(column)}, {keys}) AS ({', '.join(names)})"
+        )
+        conditions = [f"_f0 = {d.string(plan.resource)}", *rendered.where]
         filtered = extracted.where(" AND ".join(f"({c})" for c in conditions))
         once = [f"{sql} AS {d.quote(name)}" for name, sql in rendered.columns]
         if rendered.rows is None:

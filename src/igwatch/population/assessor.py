@@ -9,7 +9,7 @@ converting the empty columns cost more than the assessment itself.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Final
@@ -79,3 +79,27 @@ def patient_groups(table: pa.Table, ordered: bool = False) -> Iterator[tuple[str
             by_patient.setdefault(row["patient"], []).append(row)
     for patient in sorted(by_patient):
         yield patient, by_patient[patient]
+
+
+def whole_patients(
+    batches: Iterable[pa.RecordBatch], min_patients: int = 1
+) -> Iterator[tuple[pa.Table, int]]:
+    """Cut a stream of rows ordered by patient into tables of whole patients, each of at least
+    ``min_patients`` patients but the last; yields each table with its number of patients. The
+    last patient of a batch may go on in the next one, so their rows wait for it."""
+    pending: list[pa.RecordBatch] = []
+    for batch in batches:
+        if batch.num_rows == 0:
+            continue
+        pending.append(batch)
+        table = pa.Table.from_batches(pending)
+        patients = table.column("patient")
+        tail = pc.sum(pc.equal(patients, patients[-1])).as_py()
+        head = table.slice(0, table.num_rows - tail)
+        count = pc.count_distinct(head.column("patient")).as_py() if head.num_rows else 0
+        if count and count >= min_patients:
+            yield head, count
+            pending = table.slice(table.num_rows - tail).to_batches()
+    if pending:
+        table = pa.Table.from_batches(pending)
+        yield table, pc.count_distinct(table.column("patient")).as_py()

@@ -19,16 +19,15 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from igwatch.errors import InputRefused
 from igwatch.population import extract
-from igwatch.population.assessor import ROW_ORDER, Assessed, Assessor
+from igwatch.population.assessor import ROW_ORDER, Assessed, Assessor, whole_patients
 from igwatch.population.export import Export, locate_bad_line
 from igwatch.population.progress import Steps
 from igwatch.population.result import EngineOutput
 from igwatch.population.results_cache import ResultCache, settings_key
-from igwatch.population.sof.duckdb_engine import DuckDBViewRunner
+from igwatch.population.sof.duckdb_engine import DuckDBViewRunner, sql_string
 
 BATCH_ROWS = 10_000
 CHUNK_PATIENTS = 250
@@ -40,7 +39,7 @@ MEMORY_LIMIT = "1GB"
 
 
 def _sql_list(paths: list[Path]) -> str:
-    return "[" + ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths) + "]"
+    return "[" + ", ".join(sql_string(str(p)) for p in paths) + "]"
 
 
 def _cache_manifest(cache: Path) -> dict[str, Any]:
@@ -58,10 +57,6 @@ def view_key(resource_type: str) -> str:
     return json.dumps(
         [extract.load_view(resource_type), extract.prefilter_regex(resource_type, vocab)], sort_keys=True
     )
-
-
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def extract_views(
@@ -91,7 +86,7 @@ def extract_views(
                 and entry.get("view") == view_key(rtype)
             ):
                 con.execute(
-                    f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT * FROM read_parquet({_quote(str(parquet))})"
+                    f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT * FROM read_parquet({sql_string(str(parquet))})"
                 )
             else:
                 try:
@@ -119,16 +114,16 @@ def _extract_one(
 ) -> None:
     """Run one resource type's view over its files (prefiltered) into a table or a Parquet file."""
     pattern = extract.prefilter_regex(rtype, vocab)
-    where = f" WHERE regexp_matches(json::VARCHAR, {_quote(pattern)})" if pattern else ""
+    where = f" WHERE regexp_matches(json::VARCHAR, {sql_string(pattern)})" if pattern else ""
     source = con.sql(
         f"SELECT json AS resource FROM read_ndjson_objects({_sql_list(paths)}, compression = 'auto_detect'){where}"
     )
     relation = runner.run(extract.load_view(rtype), source)
     if parquet is not None:
         # COPY streams to the file; relation.write_parquet can hold the whole result in memory
-        con.execute(f"COPY ({relation.sql_query()}) TO {_quote(str(parquet))} (FORMAT parquet)")
+        con.execute(f"COPY ({relation.sql_query()}) TO {sql_string(str(parquet))} (FORMAT parquet)")
         con.execute(
-            f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT * FROM read_parquet({_quote(str(parquet))})"
+            f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT * FROM read_parquet({sql_string(str(parquet))})"
         )
     else:
         con.execute(f"CREATE OR REPLACE TABLE {table} AS {relation.sql_query()}")
@@ -146,20 +141,18 @@ def run(
     assessor: Assessor,
     steps: Steps,
     cache: Path | None,
+    emit: Emit,
     workers: int = 0,
-    emit: Emit | None = None,
 ) -> EngineOutput:
-    """Screen the export with DuckDB, handing every assessed patient's worklist row to ``emit``
-    (or collecting them in the output when there is none). ``workers``: processes assessing
-    patients (0: one per core when at least 2,000 patients are to be assessed, else one)."""
-    collected: list[dict[str, Any]] = []
-    emit = emit or collected.append
+    """Screen the export with DuckDB, handing every assessed patient's worklist row to ``emit``.
+    ``workers``: processes assessing patients (0: one per core when at least 2,000 patients are
+    to be assessed, else one)."""
     scratch = Path(tempfile.mkdtemp(prefix="igwatch-screen-"))
     # A database file and a memory limit: DuckDB spills its tables and sorts to disk instead of
     # growing with the cohort.
     con = duckdb.connect(str(scratch / "screen.duckdb"))
     con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
-    con.execute(f"SET temp_directory = {_quote(str(scratch / 'spill'))}")
+    con.execute(f"SET temp_directory = {sql_string(str(scratch / 'spill'))}")
     con.execute("SET preserve_insertion_order = false")  # every read that needs an order sorts
     try:
         if cache is not None:
@@ -197,7 +190,7 @@ def run(
                         emit(row)
         if results is not None:
             results.save()
-        return EngineOutput(rows=collected, patients_read=patients_read, patients_screened=screened)
+        return EngineOutput(patients_read=patients_read, patients_screened=screened)
     finally:
         con.close()
         shutil.rmtree(scratch, ignore_errors=True)
@@ -229,7 +222,7 @@ def _relevant_rows(
         if cache is not None and isinstance(stored, dict) and stored.get("key") == key:
             con.execute(
                 "CREATE OR REPLACE TEMP VIEW igw_kept AS "
-                f"SELECT * FROM read_parquet({_quote(str(cache / KEPT_FILE))})"
+                f"SELECT * FROM read_parquet({sql_string(str(cache / KEPT_FILE))})"
             )
             advance(len(plan.statements) + 1)
             return int(stored["patients_read"]), int(stored["screened"]), bool(stored["any_kept"])
@@ -247,7 +240,7 @@ def _relevant_rows(
             con.execute(f"CREATE OR REPLACE TEMP TABLE igw_kept AS {union}")
         advance(1)
         if cache is not None and plan.kept:
-            con.execute(f"COPY igw_kept TO {_quote(str(cache / KEPT_FILE))} (FORMAT parquet)")
+            con.execute(f"COPY igw_kept TO {sql_string(str(cache / KEPT_FILE))} (FORMAT parquet)")
             (cache / KEPT_MANIFEST).write_text(
                 json.dumps(
                     {"key": key, "patients_read": patients_read, "screened": screened, "any_kept": True}
@@ -285,28 +278,11 @@ def _reuse_unchanged(con: duckdb.DuckDBPyConnection, results: ResultCache, emit:
 
 
 def _patient_chunks(reader: pa.RecordBatchReader) -> Iterator[tuple[bytes, int]]:
-    """Cut a stream of rows ordered by patient into chunks of whole patients (about
-    :data:`CHUNK_PATIENTS` each), as Arrow IPC bytes with their number of patients. IPC keeps
-    the rows columnar across the process boundary: pickling Python dicts cost more than
-    assessing them."""
-    pending: list[pa.RecordBatch] = []
-    for batch in reader:
-        if batch.num_rows == 0:
-            continue
-        pending.append(batch)
-        table = pa.Table.from_batches(pending)
-        patients = table.column("patient")
-        last_patient = patients[-1]
-        # The last patient may go on in the next batch: keep their rows for the next chunk.
-        tail = pc.sum(pc.equal(patients, last_patient)).as_py()
-        head = table.slice(0, table.num_rows - tail)
-        count = pc.count_distinct(head.column("patient")).as_py() if head.num_rows else 0
-        if count >= CHUNK_PATIENTS:
-            yield _ipc(head), count
-            pending = table.slice(table.num_rows - tail).to_batches()
-    if pending:
-        table = pa.Table.from_batches(pending)
-        yield _ipc(table), pc.count_distinct(table.column("patient")).as_py()
+    """Chunks of whole patients (about :data:`CHUNK_PATIENTS` each) as Arrow IPC bytes with
+    their number of patients. IPC keeps the rows columnar across the process boundary: pickling
+    Python dicts cost more than assessing them."""
+    for table, count in whole_patients(reader, CHUNK_PATIENTS):
+        yield _ipc(table), count
 
 
 def _ipc(table: pa.Table) -> bytes:

@@ -1,15 +1,13 @@
-"""What an engine hands back to the screen."""
+"""What an engine hands back to the screen (the rows themselves go to the screen's ``emit``)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 
 @dataclass
 class EngineOutput:
-    """Every assessed patient's worklist row (in scope or not), and the counts the summary needs."""
+    """The counts the summary needs besides the rows."""
 
-    rows: list[dict[str, Any]] = field(default_factory=list)
     patients_read: int = 0
     patients_screened: int = 0

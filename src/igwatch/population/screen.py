@@ -79,12 +79,12 @@ def screen(export_dir: Path, options: ScreenOptions) -> ScreenReport:
                 from igwatch.population import spark_engine
 
                 output = spark_engine.run(
-                    export, assessor, steps, options.cache_dir, options.spark_master, emit
+                    export, assessor, steps, options.cache_dir, emit, options.spark_master
                 )
             else:
                 from igwatch.population import duckdb_engine
 
-                output = duckdb_engine.run(export, assessor, steps, options.cache_dir, options.workers, emit)
+                output = duckdb_engine.run(export, assessor, steps, options.cache_dir, emit, options.workers)
             with steps.step("write (worklist and summary)", total=2) as advance:
                 files = list(worklist.close())
                 advance(1)

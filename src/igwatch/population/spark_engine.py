@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 
 from igwatch.errors import InputRefused
 from igwatch.population import extract
-from igwatch.population.assessor import ROW_ORDER, Assessor
+from igwatch.population.assessor import ROW_ORDER, Assessor, whole_patients
 from igwatch.population.export import Export, locate_bad_line
 from igwatch.population.progress import Steps
 from igwatch.population.result import EngineOutput
@@ -77,20 +77,8 @@ def _assess_partitions(assessor: Assessor) -> Any:
             yield from pa.Table.from_pylist(rows, schema=WORKLIST_SCHEMA).to_batches()
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        pending: list[pa.RecordBatch] = []
-        for batch in batches:
-            if batch.num_rows == 0:
-                continue
-            pending.append(batch)
-            table = pa.Table.from_batches(pending)
-            patients = table.column("patient")
-            # The last patient may go on in the next batch: keep their rows for it.
-            tail = pc.sum(pc.equal(patients, patients[-1])).as_py()
-            if tail < table.num_rows:
-                yield from assessed(table.slice(0, table.num_rows - tail))
-                pending = table.slice(table.num_rows - tail).to_batches()
-        if pending:
-            yield from assessed(pa.Table.from_batches(pending))
+        for table, _ in whole_patients(batches):
+            yield from assessed(table)
 
     return run
 
@@ -186,14 +174,11 @@ def run(
     assessor: Assessor,
     steps: Steps,
     cache: Path | None,
+    emit: Callable[[dict[str, Any]], None],
     master: str | None = None,
-    emit: Callable[[dict[str, Any]], None] | None = None,
 ) -> EngineOutput:
     """Screen the export with Spark. The executors write every assessed patient's worklist row
-    as Parquet; the driver streams them back to ``emit`` batch by batch (or collects them in the
-    output when there is none)."""
-    collected: list[dict[str, Any]] = []
-    emit = emit or collected.append
+    as Parquet; the driver streams them back to ``emit`` batch by batch."""
     spark = session(master)
     scratch = Path(tempfile.mkdtemp(prefix="igwatch-spark-"))
     try:
@@ -233,7 +218,7 @@ def run(
                 advance(screened)
             for row in _read_results(results):
                 emit(row)
-        return EngineOutput(rows=collected, patients_read=patients_read, patients_screened=screened)
+        return EngineOutput(patients_read=patients_read, patients_screened=screened)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 

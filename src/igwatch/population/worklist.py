@@ -192,14 +192,12 @@ class WorklistWriter:
     def __init__(self, out_dir: Path, scratch: Path) -> None:
         self.out_dir = out_dir
         self.scratch = scratch
-        self.rows = 0
         self._pending: list[Mapping[str, Any]] = []
         self._unsorted = scratch / "worklist-unsorted.parquet"
         self._writer = pq.ParquetWriter(self._unsorted, WORKLIST_SCHEMA)
 
     def add(self, row: Mapping[str, Any]) -> None:
         self._pending.append(row)
-        self.rows += 1
         if len(self._pending) >= self.BATCH_ROWS:
             self._flush()
 
@@ -211,6 +209,8 @@ class WorklistWriter:
     def close(self) -> tuple[Path, Path]:
         import duckdb
 
+        from igwatch.population.sof.duckdb_engine import sql_string
+
         self._flush()
         self._writer.close()
         self.out_dir.mkdir(parents=True, exist_ok=True)
@@ -219,10 +219,10 @@ class WorklistWriter:
         con = duckdb.connect()
         try:
             con.execute("SET memory_limit = '512MB'")
-            con.execute(f"SET temp_directory = '{_sql_text(self.scratch / 'sort-spill')}'")
+            con.execute(f"SET temp_directory = {sql_string(str(self.scratch / 'sort-spill'))}")
             con.execute(
-                f"COPY (SELECT * FROM read_parquet('{_sql_text(self._unsorted)}') ORDER BY patient_id) "
-                f"TO '{_sql_text(parquet_path)}' (FORMAT parquet)"
+                f"COPY (SELECT * FROM read_parquet({sql_string(str(self._unsorted))}) ORDER BY patient_id) "
+                f"TO {sql_string(str(parquet_path))} (FORMAT parquet)"
             )
         finally:
             con.close()
@@ -235,7 +235,3 @@ class WorklistWriter:
                 for values in zip(*columns, strict=True):
                     writer.writerow([_csv_value(v) for v in values])
         return parquet_path, csv_path
-
-
-def _sql_text(path: Path) -> str:
-    return str(path).replace("'", "''")

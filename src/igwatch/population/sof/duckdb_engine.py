@@ -19,6 +19,12 @@ from igwatch.population.sof.errors import ViewDefinitionError
 from igwatch.population.sof.plan import ViewDefinition, load_view
 from igwatch.population.sof.render import Dialect, render, resolve_shapes
 
+
+def sql_string(text: str) -> str:
+    """A DuckDB string literal (single quotes doubled)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 _TYPES = {"string": "VARCHAR", "integer": "BIGINT", "decimal": "DOUBLE", "boolean": "BOOLEAN", "date": "DATE"}
 
 
@@ -98,7 +104,7 @@ class DuckDBDialect(Dialect):
         return f"to_json({scalar})"
 
     def string(self, text: str) -> str:
-        return "'" + text.replace("'", "''") + "'"
+        return sql_string(text)
 
     def sql_type(self, value_type: str) -> str:
         return _TYPES[value_type]

@@ -4,66 +4,18 @@ key server yields AuthError within the timeout, never a crash."""
 
 from __future__ import annotations
 
-import json
-import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from igwatch.cdshooks.auth import AuthError, TokenVerifier, load_trusted_clients
+from tests.cdshooks.conftest import KeyServer
 from tests.support.jwt_keys import TestClient, es384_client, es384_key, write_clients_file
 
 AUD = "http://127.0.0.1:8080/cds-services/igwatch-order-sign"
 T0 = 1_800_000_000.0
-
-
-@dataclass
-class KeyServer:
-    """What the loopback JWKS server answers, and how many times it was asked."""
-
-    url: str = ""
-    jwks: dict[str, Any] = field(default_factory=dict)
-    status: int = 200
-    body: bytes | None = None
-    delay_s: float = 0.0
-    hits: int = 0
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-
-@pytest.fixture
-def key_server() -> Iterator[KeyServer]:
-    state = KeyServer()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            with state.lock:
-                state.hits += 1
-            time.sleep(state.delay_s)
-            body = state.body if state.body is not None else json.dumps(state.jwks).encode()
-            self.send_response(state.status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/.well-known/jwks.json"
-    try:
-        yield state
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 class Clock:

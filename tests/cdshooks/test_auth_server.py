@@ -10,11 +10,9 @@ from __future__ import annotations
 import json
 import logging
 import os
-import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +21,7 @@ import jwt
 import pytest
 
 from igwatch.cdshooks import auth
+from tests.cdshooks.conftest import KeyServer
 from tests.support.jwt_keys import (
     TestClient,
     claims_for,
@@ -174,54 +173,34 @@ def test_no_trusted_clients_configured_means_every_call_is_refused(tmp_path: Pat
     assert_401_without_detail(response)
 
 
+def discovery_status(discovery: str, client: TestClient) -> int:
+    """The status of ``GET /cds-services`` with a fresh token of ``client``."""
+    headers = {"Authorization": f"Bearer {client.token(discovery)}"}
+    return httpx.get(discovery, headers=headers, timeout=30).status_code
+
+
 def test_jwks_served_over_loopback_http_with_rotation(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, key_server: KeyServer
 ) -> None:
     """The clients file names a JWK Set URL; the server fetches it and follows a key rotation
     (an unknown kid refreshes once, no sooner than the minimum interval after the last fetch)."""
     monkeypatch.setattr(auth, "JWKS_MIN_REFRESH_S", 0.5)
     old = es384_client(iss="https://rotating-ehr.example", kid="old")
     new = TestClient(iss=old.iss, key=es384_key("rotating-new"), kid="new")
-    published: dict[str, Any] = {"jwks": old.jwks, "hits": 0}
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            published["hits"] += 1
-            body = json.dumps(published["jwks"]).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    key_server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=key_server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
-    try:
-        url = f"http://127.0.0.1:{key_server.server_address[1]}/jwks.json"
-        clients = write_clients_file(tmp_path, [old], jwks_urls={old.iss: url})
-        settings = dev_settings(tmp_path, insecure_dev_no_auth=False, cds_clients=clients)
-        with start_server(settings) as base_url:
-            discovery = f"{base_url}/cds-services"
-
-            def status(client: TestClient) -> int:
-                headers = {"Authorization": f"Bearer {client.token(discovery)}"}
-                return httpx.get(discovery, headers=headers, timeout=30).status_code
-
-            assert status(old) == 200
-            assert status(old) == 200
-            assert published["hits"] == 1
-            published["jwks"] = new.jwks  # rotation: the first token with the new kid refreshes once
-            time.sleep(0.55)
-            assert status(new) == 200
-            assert published["hits"] == 2
-            assert status(new) == 200
-            assert published["hits"] == 2
-    finally:
-        key_server.shutdown()
-        key_server.server_close()
+    key_server.jwks = old.jwks
+    clients = write_clients_file(tmp_path, [old], jwks_urls={old.iss: key_server.url})
+    settings = dev_settings(tmp_path, insecure_dev_no_auth=False, cds_clients=clients)
+    with start_server(settings) as base_url:
+        discovery = f"{base_url}/cds-services"
+        assert discovery_status(discovery, old) == 200
+        assert discovery_status(discovery, old) == 200
+        assert key_server.hits == 1
+        key_server.jwks = new.jwks  # rotation: the first token with the new kid refreshes once
+        time.sleep(0.55)
+        assert discovery_status(discovery, new) == 200
+        assert key_server.hits == 2
+        assert discovery_status(discovery, new) == 200
+        assert key_server.hits == 2
 
 
 def test_sub_must_be_the_configured_client_id(
@@ -262,22 +241,18 @@ def test_a_rotated_jwks_file_is_used_without_a_restart(
     with start_server(settings) as base_url:
         discovery = f"{base_url}/cds-services"
 
-        def status(client: TestClient) -> int:
-            headers = {"Authorization": f"Bearer {client.token(discovery)}"}
-            return httpx.get(discovery, headers=headers, timeout=30).status_code
-
-        assert status(old) == 200
-        assert status(new) == 401
+        assert discovery_status(discovery, old) == 200
+        assert discovery_status(discovery, new) == 401
         replace_jwks(json.dumps(new.jwks).encode())
-        assert status(new) == 200  # an unknown kid looks at the file at once
+        assert discovery_status(discovery, new) == 200  # an unknown kid looks at the file at once
         time.sleep(1.1)
-        assert status(old) == 401  # withdrawn from the file
+        assert discovery_status(discovery, old) == 401  # withdrawn from the file
 
         replace_jwks(b'{"keys": [')  # a broken file: the keys read before stay in use
         time.sleep(1.1)
         with caplog.at_level(logging.WARNING, logger="igwatch.cdshooks.auth"):
-            assert status(new) == 200
-            assert status(new) == 200
+            assert discovery_status(discovery, new) == 200
+            assert discovery_status(discovery, new) == 200
         warnings = [
             r.getMessage() for r in caplog.records if "keeping the keys read before" in r.getMessage()
         ]

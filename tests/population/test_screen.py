@@ -206,6 +206,33 @@ def test_a_rescreen_reassesses_only_the_patient_whose_records_changed(
     )
 
 
+def test_an_unreadable_result_cache_means_assessing_everyone_again_and_is_rewritten(
+    vignette_export: Path, vignette_screen: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = tmp_path / "cache"
+    first = screen(vignette_export, options(tmp_path / "first", cache_dir=cache))
+    (cache / "results.parquet").write_bytes(b"not parquet")
+    assessed: list[str] = []
+    real_call = duckdb_engine.Assessor.__call__
+
+    def counting(self: Any, patient_id: str, rows: list[dict[str, Any]]) -> Any:
+        assessed.append(patient_id)
+        return real_call(self, patient_id, rows)
+
+    monkeypatch.setattr(duckdb_engine.Assessor, "__call__", counting)
+    screen(vignette_export, options(tmp_path / "second", cache_dir=cache))
+    assert len(assessed) == first.summary["patients_screened"] > 300
+    assert pq.read_table(tmp_path / "second" / "worklist.parquet").equals(
+        pq.read_table(vignette_screen / "worklist.parquet")
+    )
+    assessed.clear()
+    screen(vignette_export, options(tmp_path / "third", cache_dir=cache))
+    assert assessed == []
+    assert pq.read_table(tmp_path / "third" / "worklist.parquet").equals(
+        pq.read_table(vignette_screen / "worklist.parquet")
+    )
+
+
 def test_pool_of_two_workers_gives_the_same_worklist(
     vignette_export: Path, vignette_screen: Path, tmp_path: Path
 ) -> None:

@@ -159,21 +159,18 @@ def run(
             cache.mkdir(parents=True, exist_ok=True)
         present = extract_views(con, export, steps, cache)
         patients_read, screened, any_kept = _relevant_rows(con, export, present, steps, cache)
-        results = (
-            ResultCache.open(cache, settings_key(assessor.as_of, assessor.today, assessor.profile))
-            if cache is not None
-            else None
-        )
         if any_kept:
-            digest_of: dict[str, str] = {}
             changed = "SELECT DISTINCT patient FROM igw_kept"
-            if results is not None:
+            results: ResultCache | None = None
+            if cache is not None:
                 with steps.step("reuse (unchanged patients)", total=1) as advance:
-                    digest_of = _reuse_unchanged(con, results, emit)
+                    results = ResultCache.open(
+                        con, cache, settings_key(assessor.as_of, assessor.today, assessor.profile)
+                    )
+                    _digest_patients(con)
+                    results.reuse(DIGESTS, emit)
                     advance(1)
-                changed = (
-                    "SELECT patient FROM igw_digest WHERE patient NOT IN (SELECT patient FROM igw_unchanged)"
-                )
+                changed = f"SELECT patient FROM {DIGESTS} ANTI JOIN igw_unchanged USING (patient)"
             with steps.step("assess (per patient)", total=screened, unit="patients") as advance:
                 if results is not None:
                     advance(results.hits)
@@ -185,11 +182,11 @@ def run(
                 ).to_arrow_reader(BATCH_ROWS)
                 for patient, row in _assess_chunks(_patient_chunks(reader), assessor, workers, advance):
                     if results is not None:
-                        results.put(patient, digest_of[patient], row)
+                        results.put(patient, row)
                     if row is not None:
                         emit(row)
-        if results is not None:
-            results.save()
+            if results is not None:
+                results.save(DIGESTS)
         return EngineOutput(patients_read=patients_read, patients_screened=screened)
     finally:
         con.close()
@@ -250,31 +247,20 @@ def _relevant_rows(
         return patients_read, screened, bool(plan.kept)
 
 
-def _reuse_unchanged(con: duckdb.DuckDBPyConnection, results: ResultCache, emit: Emit) -> dict[str, str]:
-    """Emit the stored row of every patient whose rows are unchanged since the cached screen;
-    returns each patient's digest and leaves the unchanged patients in ``igw_unchanged``.
+DIGESTS = "igw_digest"
+
+
+def _digest_patients(con: duckdb.DuckDBPyConnection) -> None:
+    """Each kept patient's digest of their rows, in :data:`DIGESTS` (patient, digest).
 
     The digest is computed in SQL, so unchanged patients never leave DuckDB. It is a digest of the
     multiset of rows (the rows are sorted again before use), built from order-free aggregates so
     it streams and spills like any GROUP BY."""
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE igw_digest AS SELECT patient, md5(concat_ws(':', "
+        f"CREATE OR REPLACE TEMP TABLE {DIGESTS} AS SELECT patient, md5(concat_ws(':', "
         "count(*), sum(hash(k)), bit_xor(hash(k, '#')), sum(hash('#', k)))) AS digest "
         "FROM igw_kept k GROUP BY patient"
     )
-    digests = con.sql("SELECT patient, digest FROM igw_digest").fetchall()
-    unchanged: list[str] = []
-    for patient, digest in digests:
-        found, row = results.get(patient, digest)
-        if found:
-            results.put(patient, digest, row)
-            unchanged.append(patient)
-            if row is not None:
-                emit(row)
-    con.register("igw_unchanged_arrow", pa.table({"patient": pa.array(unchanged, pa.string())}))
-    con.execute("CREATE OR REPLACE TEMP TABLE igw_unchanged AS SELECT * FROM igw_unchanged_arrow")
-    con.unregister("igw_unchanged_arrow")
-    return dict(digests)
 
 
 def _patient_chunks(reader: pa.RecordBatchReader) -> Iterator[tuple[bytes, int]]:

@@ -562,6 +562,14 @@ def screen(
     spark_master: Annotated[
         str | None, typer.Option("--spark-master", metavar="URL", help="Spark master (default local[*]).")
     ] = None,
+    spark_conf: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--spark-conf",
+            metavar="KEY=VALUE",
+            help="A Spark setting (repeatable), e.g. spark.driver.memory=4g; overrides igwatch's.",
+        ),
+    ] = None,
     workers: Annotated[
         int,
         typer.Option("--workers", metavar="N", help="DuckDB engine: assess in N processes (0: automatic)."),
@@ -584,6 +592,7 @@ def screen(
             engine=engine.value,
             cache_dir=Path(since) if since else None,
             spark_master=spark_master,
+            spark_conf=_spark_settings(spark_conf or []),
             workers=max(0, workers),
             today=real_today,
             show_progress=False if quiet else None,
@@ -603,6 +612,17 @@ def screen(
         )
 
     _guard(body)
+
+
+def _spark_settings(pairs: list[str]) -> dict[str, str]:
+    """``--spark-conf KEY=VALUE`` pairs as a mapping; a pair without a key or ``=`` is refused."""
+    settings: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise InputRefused(f"--spark-conf {pair!r}: expected KEY=VALUE, e.g. spark.driver.memory=4g")
+        settings[key.strip()] = value.strip()
+    return settings
 
 
 # --------------------------------------------------------------------------------------------

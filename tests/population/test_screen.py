@@ -233,6 +233,23 @@ def test_an_unreadable_result_cache_means_assessing_everyone_again_and_is_rewrit
     )
 
 
+@pytest.mark.spark
+def test_spark_with_a_since_directory_keeps_its_work_there_and_answers_as_duckdb(
+    vignette_export: Path, vignette_screen: Path, tmp_path: Path
+) -> None:
+    cache = tmp_path / "cache"
+    for run_dir in ("first", "second"):  # the second reads the views from the cache
+        screen(
+            vignette_export,
+            options(tmp_path / run_dir, engine="spark", spark_master="local[1]", cache_dir=cache),
+        )
+        assert pq.read_table(tmp_path / run_dir / "worklist.parquet").equals(
+            pq.read_table(vignette_screen / "worklist.parquet")
+        )
+    assert not list(cache.glob("igwatch-spark-*"))  # the executors' results are cleaned up
+    assert (cache / "observation.spark.parquet").is_dir()
+
+
 def test_pool_of_two_workers_gives_the_same_worklist(
     vignette_export: Path, vignette_screen: Path, tmp_path: Path
 ) -> None:
@@ -260,6 +277,24 @@ def assert_refused(result: subprocess.CompletedProcess[str], *words: str) -> Non
     assert "Traceback" not in result.stderr
     for word in words:
         assert word in lines[0], (word, lines[0])
+
+
+@pytest.mark.parametrize("pair", ["spark.driver.memory", "=4g", "  =x"])
+def test_a_spark_setting_that_is_not_key_value_is_refused(
+    vignette_export: Path, tmp_path: Path, pair: str
+) -> None:
+    result = run(
+        "screen",
+        str(vignette_export),
+        "--engine",
+        "spark",
+        "--spark-conf",
+        pair,
+        "--out",
+        str(tmp_path / "o"),
+    )
+    assert_refused(result, "--spark-conf", "KEY=VALUE")
+    assert not (tmp_path / "o").exists()
 
 
 def test_missing_directory_is_refused(tmp_path: Path) -> None:

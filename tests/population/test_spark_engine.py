@@ -106,3 +106,12 @@ def test_prefilter_keeps_the_lines_duckdb_keeps(tmp_path: Path) -> None:
         by_spark = [row[0] for row in prefiltered(frame, pattern).collect()]
         assert 0 < len(by_duckdb) < len(lines)
         assert sorted(by_spark) == sorted(by_duckdb), rtype
+
+
+@pytest.mark.spark
+def test_a_sites_spark_settings_override_igwatchs() -> None:
+    from igwatch.population.spark_engine import session
+
+    spark = session("local[1]", {"spark.sql.shuffle.partitions": "3", "spark.igwatch.site": "north"})
+    assert spark.conf.get("spark.sql.shuffle.partitions") == "3"
+    assert spark.conf.get("spark.igwatch.site") == "north"

@@ -42,6 +42,7 @@ class ScreenOptions:
     engine: Engine = "duckdb"
     cache_dir: Path | None = None
     spark_master: str | None = None
+    spark_conf: dict[str, str] = field(default_factory=dict)  # Spark settings, over igwatch's
     workers: int = 0  # DuckDB: assessing processes; 0 = automatic
     today: date | None = None
     show_progress: bool | None = None
@@ -79,7 +80,7 @@ def screen(export_dir: Path, options: ScreenOptions) -> ScreenReport:
                 from igwatch.population import spark_engine
 
                 output = spark_engine.run(
-                    export, assessor, steps, options.cache_dir, emit, options.spark_master
+                    export, assessor, steps, options.cache_dir, emit, options.spark_master, options.spark_conf
                 )
             else:
                 from igwatch.population import duckdb_engine

@@ -15,7 +15,7 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,8 +38,9 @@ if TYPE_CHECKING:
 DRIVER_MEMORY = "1g"
 
 
-def session(master: str | None) -> SparkSession:
-    """A Spark session for the screen (reused if one is already active)."""
+def session(master: str | None, settings: Mapping[str, str] | None = None) -> SparkSession:
+    """A Spark session for the screen (reused if one is already active); ``settings`` (a site's
+    ``--spark-conf``) override igwatch's own."""
     from pyspark.sql import SparkSession
 
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
@@ -60,6 +61,8 @@ def session(master: str | None) -> SparkSession:
         builder = builder.config("spark.driver.host", "127.0.0.1").config(
             "spark.driver.bindAddress", "127.0.0.1"
         )
+    for key, value in (settings or {}).items():
+        builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     return spark
@@ -176,11 +179,16 @@ def run(
     cache: Path | None,
     emit: Callable[[dict[str, Any]], None],
     master: str | None = None,
+    settings: Mapping[str, str] | None = None,
 ) -> EngineOutput:
     """Screen the export with Spark. The executors write every assessed patient's worklist row
     as Parquet; the driver streams them back to ``emit`` batch by batch."""
-    spark = session(master)
-    scratch = Path(tempfile.mkdtemp(prefix="igwatch-spark-"))
+    spark = session(master, settings)
+    # The executors write the assessed rows here and the driver reads them back: inside the
+    # --since directory when there is one, so that on a cluster it can be storage all of them see.
+    if cache is not None:
+        cache.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix="igwatch-spark-", dir=cache))
     try:
         views_dir = cache if cache is not None else scratch / "views"
         views_dir.mkdir(parents=True, exist_ok=True)

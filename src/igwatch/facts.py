@@ -9,8 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import date
-from functools import cache
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from igwatch.dates import add_days, add_months, age_in_years, within_last_months
 from igwatch.knowledge.profile import Profile
@@ -1014,19 +1013,35 @@ class Facts:
         }
 
 
-@cache
-def _field_names(cls: type) -> tuple[str, ...]:
-    return tuple(f.name for f in fields(cls))
+_FIELD_NAMES: Final[dict[type, tuple[str, ...] | None]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...] | None:
+    """The field names of a dataclass, None for any other class (kept per class: asked per value)."""
+    if cls not in _FIELD_NAMES:
+        _FIELD_NAMES[cls] = tuple(f.name for f in fields(cls)) if is_dataclass(cls) else None
+    return _FIELD_NAMES[cls]
+
+
+_JSON_SCALARS: Final = frozenset({str, int, bool, type(None)})
 
 
 def _plain(value: Any) -> Any:
     """Facts as JSON: dates as ISO strings, tuples as lists, dataclasses as dicts."""
+    if type(value) in _JSON_SCALARS:
+        return value
     if isinstance(value, date):
         return value.isoformat()
-    if is_dataclass(value) and not isinstance(value, type):
-        return {name: _plain(getattr(value, name)) for name in _field_names(type(value))}
+    names = _field_names(type(value))
+    if names is not None:
+        out: dict[str, Any] = {}
+        for name in names:
+            field_value = getattr(value, name)
+            # Most fields are plain already: skip the call for them.
+            out[name] = field_value if type(field_value) in _JSON_SCALARS else _plain(field_value)
+        return out
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [v if type(v) in _JSON_SCALARS else _plain(v) for v in value]
     if isinstance(value, float):
         return round(value, 3)
     return value
@@ -1114,12 +1129,23 @@ def derive_facts(timeline: Timeline, as_of: date, profile: Profile, today: date 
 
 def _flag_future_records(timeline: Timeline, today: date, issues: list[DataIssue]) -> None:
     """``date-future``: dated after the real today; left out as after ``as_of``."""
-    dated: list[tuple[str, date | None]] = [(lab.id, lab.date) for lab in timeline.labs]
-    dated += [(r.id, r.date) for r in timeline.infections]
-    dated += [(v.id, v.date) for v in timeline.vaccinations if not v.ordered]
-    dated += [(m.id, m.start) for m in timeline.medications if not _is_planned(m)]
+    # Records are nearly never in the future: test the date before anything else.
+    dated: list[tuple[str, date | None]] = [
+        (lab.id, lab.date) for lab in timeline.labs if lab.date is not None and lab.date > today
+    ]
+    dated += [(r.id, r.date) for r in timeline.infections if r.date is not None and r.date > today]
+    dated += [
+        (v.id, v.date)
+        for v in timeline.vaccinations
+        if v.date is not None and v.date > today and not v.ordered
+    ]
+    dated += [
+        (m.id, m.start)
+        for m in timeline.medications
+        if m.start is not None and m.start > today and not _is_planned(m)
+    ]
     for resource, when in dated:
-        if when is not None and when > today:
+        if when is not None:
             issues.append(
                 DataIssue("warning", "date-future", f"dated {when.isoformat()}, after today", resource)
             )

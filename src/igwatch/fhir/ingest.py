@@ -21,18 +21,19 @@ from __future__ import annotations
 
 import gzip
 import json
+import math
 import re
 import zlib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypeGuard
 
 from igwatch.errors import InputRefused
 from igwatch.fhir import terminology as tx
-from igwatch.fhir.units import UnitError, UnitKind, convert_quantity
+from igwatch.fhir.units import UnitError, UnitKind, quantity_value
 from igwatch.timeline import (
     DataIssue,
     Diagnosis,
@@ -139,7 +140,6 @@ _SKIP_RESULT_STATUSES: Final = frozenset({"entered-in-error", "cancelled"})
 _MEDICATION_TYPES: Final[frozenset[str]] = frozenset(
     {"MedicationStatement", "MedicationRequest", "MedicationAdministration"}
 )
-_PATIENT_FIELDS: Final = ("subject", "patient")
 
 
 # --------------------------------------------------------------------------- parsing the input
@@ -239,13 +239,21 @@ def _flatten(obj: Mapping[str, Any], full_url: str | None, out: list[dict[str, A
 # --------------------------------------------------------------------------- small accessors
 
 
-def _is_obj(value: object) -> bool:
-    # dict first: JSON objects are dicts, and the ABC check is comparatively slow.
-    return isinstance(value, (dict, Mapping))
+# JSON values that are never objects: they skip the Mapping ABC check, which is slow for them.
+_NOT_OBJECT_TYPES: Final = frozenset({type(None), str, int, float, bool, list})
+
+
+def _is_obj(value: object) -> TypeGuard[Mapping[str, Any]]:
+    # JSON objects are dicts; anything else that is not a plain JSON value takes the ABC check.
+    if type(value) is dict:
+        return True
+    if type(value) in _NOT_OBJECT_TYPES:
+        return False
+    return isinstance(value, Mapping)
 
 
 def _obj(value: object) -> Mapping[str, Any] | None:
-    return value if _is_obj(value) else None  # type: ignore[return-value]
+    return value if _is_obj(value) else None
 
 
 def _list(value: object) -> list[Any]:
@@ -255,7 +263,7 @@ def _list(value: object) -> list[Any]:
 def _objs(value: object) -> Iterator[Mapping[str, Any]]:
     """The objects of a list (or a lone object), skipping anything else."""
     if _is_obj(value):
-        yield value  # type: ignore[misc]
+        yield value
         return
     for item in _list(value):
         if _is_obj(item):
@@ -270,12 +278,10 @@ def _str(value: object) -> str | None:
 
 
 def _num(value: object) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     number = float(value)
-    if number != number or number in (float("inf"), float("-inf")):
-        return None
-    return number
+    return number if math.isfinite(number) else None
 
 
 def _get(obj: object, *path: str | int) -> Any:
@@ -286,14 +292,16 @@ def _get(obj: object, *path: str | int) -> Any:
             if not isinstance(current, list) or not -len(current) <= step < len(current):
                 return None
             current = current[step]
-        else:
-            if not _is_obj(current):
-                return None
+        elif type(current) is dict or _is_obj(current):  # dict first: no call in the usual case
             current = current.get(step)
+        else:
+            return None
     return current
 
 
 _DATE_RE: Final = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?(?:T[0-9:.]+(?:Z|[+-]\d{2}:\d{2})?)?$")
+#: The time part of a dateTime (after the ``T``), as :data:`_DATE_RE` allows it.
+_TIME_RE: Final = re.compile(r"[0-9:.]+(?:Z|[+-]\d{2}:\d{2})?")
 
 
 @lru_cache(maxsize=16_384)
@@ -314,19 +322,44 @@ def parse_date(value: object) -> date | None:
     """A FHIR date / dateTime / instant as its calendar date (the date as written, no timezone
     shift); partial dates count from their first day; anything else is None."""
     text = _str(value)
-    return _parse_date_text(text) if text is not None else None
+    if text is None:
+        return None
+    if len(text) > 11 and text[10] == "T":
+        # A full dateTime: check its time here and cache only its date, since nearly every
+        # instant is distinct and would crowd the cache.
+        return _parse_date_text(text[:10]) if _TIME_RE.fullmatch(text, 11) else None
+    return _parse_date_text(text)
 
 
-def _codings(concept: object) -> Iterator[Mapping[str, Any]]:
-    yield from _objs(_get(concept, "coding"))
+def _codings(concept: object) -> list[Mapping[str, Any]]:
+    """The coding objects of a CodeableConcept (a lone object counts as a list of one)."""
+    codings = concept.get("coding") if _is_obj(concept) else None
+    if _is_obj(codings):
+        return [codings]
+    return [c for c in codings if _is_obj(c)] if isinstance(codings, list) else []
 
 
-def _has_code(concept: object, system: str, codes: Iterable[str]) -> str | None:
-    wanted = set(codes)
+def _reference_text(reference: object) -> str | None:
+    """The target of a Reference object, or of a reference given as a bare string."""
+    if isinstance(reference, str):
+        return _str(reference)
+    return _str(reference.get("reference")) if _is_obj(reference) else None
+
+
+def _has_code(concept: object, system: str, codes: Collection[str]) -> str | None:
     for coding in _codings(concept):
         code = _str(coding.get("code"))
-        if code in wanted and tx.canonical_system(coding.get("system")) == system:
+        if code in codes and tx.canonical_system(coding.get("system")) == system:
             return code
+    return None
+
+
+def _cvx_code(concept: object) -> str | None:
+    for coding in _codings(concept):
+        if tx.canonical_system(coding.get("system")) == tx.CVX:
+            code = _str(coding.get("code"))
+            if code:
+                return code
     return None
 
 
@@ -342,13 +375,31 @@ def _concept_text(concept: object, matches: Iterable[tx.ConceptMatch] = ()) -> s
     """The record's own text or display; else the display a value set gives its code; else the code."""
     obj = _obj(concept)
     if obj is not None:
-        texts = tx.concept_texts(obj)
-        if texts:
-            return texts[0]
+        text = tx.concept_text(obj)
+        if text is not None:
+            return text
     for m in matches:
         if not m.by_name and m.display:
             return m.display
     return tx.concept_label(concept)
+
+
+def _first_lab(matches: tuple[tx.ConceptMatch, ...]) -> tx.ConceptMatch | None:
+    """The first match that makes an Observation a lab result (rather than viral serology)."""
+    for m in matches:
+        if m.valueset in LAB_VALUESETS:
+            return m
+    return None
+
+
+def _range_bound(quantity: object, unit_kind: UnitKind) -> float | None:
+    """A reference range bound in igwatch units; a bound we cannot read is left out, never guessed."""
+    if not _is_obj(quantity):
+        return None
+    try:
+        return quantity_value(quantity, unit_kind)
+    except (UnitError, ValueError):
+        return None
 
 
 # --------------------------------------------------------------------------- the input index
@@ -361,24 +412,18 @@ class _Index:
     by_key: dict[tuple[str, str], Mapping[str, Any]] = field(default_factory=dict)
     by_url: dict[str, Mapping[str, Any]] = field(default_factory=dict)
 
-    @classmethod
-    def build(cls, resources: Iterable[Mapping[str, Any]]) -> _Index:
-        index = cls()
-        for resource in resources:
-            rtype = _str(resource.get("resourceType"))
-            rid = _str(resource.get("id"))
-            if rtype and rid:
-                index.by_key.setdefault((rtype, rid), resource)
-            url = _str(resource.get(FULL_URL_KEY))
-            if url:
-                index.by_url.setdefault(url, resource)
-        return index
+    def add(self, resource: Mapping[str, Any], rtype: str | None, rid: str | None, url: str | None) -> None:
+        """Index ``resource`` under its (already read) type, id and ``fullUrl``; first one wins."""
+        if rtype and rid:
+            self.by_key.setdefault((rtype, rid), resource)
+        if url:
+            self.by_url.setdefault(url, resource)
 
     def resolve(
         self, reference: object, container: Mapping[str, Any] | None = None
     ) -> Mapping[str, Any] | None:
         """The resource a Reference (object or string) points to, or None."""
-        ref = _str(reference) if isinstance(reference, str) else _str(_get(reference, "reference"))
+        ref = _reference_text(reference)
         if ref is None:
             return None
         if ref.startswith("#"):
@@ -407,6 +452,14 @@ def _key(resource: Mapping[str, Any]) -> str:
         return f"{rtype}/{rid}"
     url = _str(resource.get(FULL_URL_KEY))
     return url if url else f"{rtype}/(no id)"
+
+
+def _record_key(rtype: str | None, rid: str | None, url: str | None, position: int) -> str:
+    """:func:`_key` from the already read type, id and ``fullUrl``, except that a record with
+    neither id nor ``fullUrl`` is keyed by its position, so that two of them are not taken for one."""
+    if rid:
+        return f"{rtype or 'Resource'}/{rid}"
+    return url if url else f"{rtype or 'Resource'}/(no id, record {position})"
 
 
 # --------------------------------------------------------------------------- patient selection
@@ -454,8 +507,16 @@ def _id_list(ids: list[str], limit: int = 10) -> str:
 
 class _Builder:
     def __init__(self, resources: list[dict[str, Any]], patient_id: str | None) -> None:
-        self.resources = [r for r in resources if isinstance(r, Mapping)]
-        self.index = _Index.build(self.resources)
+        self.resources = [r for r in resources if type(r) is dict or isinstance(r, Mapping)]
+        # One pass reads each resource's type, id and fullUrl for both the index and its key.
+        self.index = _Index()
+        self._keys: list[str] = []
+        for position, resource in enumerate(self.resources, start=1):
+            rtype = _str(resource.get("resourceType"))
+            rid = _str(resource.get("id"))
+            url = _str(resource.get(FULL_URL_KEY))
+            self.index.add(resource, rtype, rid, url)
+            self._keys.append(_record_key(rtype, rid, url, position))
         patients = _patients(self.resources)
         self.patient_resource = _choose_patient(patients, patient_id)
         self.single_patient = len(patients) == 1
@@ -467,13 +528,6 @@ class _Builder:
         self.timeline = Timeline(patient=self._patient())
         self._seen: set[str] = set()
         self._ref_cache: dict[str, bool] = {}
-        # Records with neither id nor fullUrl get a key by their position, so that two of them are
-        # not taken for one record.
-        self._anonymous: dict[int, str] = {}
-        for position, resource in enumerate(self.resources, start=1):
-            if _str(resource.get("id")) is None and _str(resource.get(FULL_URL_KEY)) is None:
-                rtype = _str(resource.get("resourceType")) or "Resource"
-                self._anonymous[id(resource)] = f"{rtype}/(no id, record {position})"
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -491,19 +545,19 @@ class _Builder:
         that cannot be checked at all (an unknown ``urn:uuid:``, an identifier only) counts as this
         patient only in a one-patient input; a clinical resource with no subject likewise.
         """
-        refs = [resource.get(f) for f in _PATIENT_FIELDS if resource.get(f) is not None]
-        if not refs:
+        subject, patient = resource.get("subject"), resource.get("patient")
+        if subject is None and patient is None:
             return self.single_patient or resource.get("resourceType") not in _CLINICAL_TYPES
-        for ref in refs:
-            text = _str(ref) if isinstance(ref, str) else _str(_get(ref, "reference"))
-            cache_key = text if text is not None and not text.startswith("#") else None
-            if cache_key is not None and cache_key in self._ref_cache:
-                if self._ref_cache[cache_key]:
-                    return True
+        for ref in (subject, patient):
+            if ref is None:
                 continue
-            ours = self._reference_is_ours(ref, text, resource)
-            if cache_key is not None:
-                self._ref_cache[cache_key] = ours
+            text = _reference_text(ref)
+            cache_key = text if text is not None and not text.startswith("#") else None
+            ours = self._ref_cache.get(cache_key) if cache_key is not None else None
+            if ours is None:
+                ours = self._reference_is_ours(ref, text, resource)
+                if cache_key is not None:
+                    self._ref_cache[cache_key] = ours
             if ours:
                 return True
         return False
@@ -536,12 +590,11 @@ class _Builder:
     # -- walk --------------------------------------------------------------------------------
 
     def build(self) -> Timeline:
-        for resource in self.resources:
+        for resource, key in zip(self.resources, self._keys, strict=True):
             rtype = resource.get("resourceType")
             handler = _HANDLERS.get(rtype) if isinstance(rtype, str) else None
             if handler is None:
                 continue
-            key = self._anonymous.get(id(resource)) or _key(resource)
             if key in self._seen:
                 continue
             if not self.about_patient(resource):
@@ -553,7 +606,8 @@ class _Builder:
     # -- Observation -------------------------------------------------------------------------
 
     def observation(self, obs: Mapping[str, Any], key: str) -> None:
-        if _str(obs.get("status")) in _SKIP_RESULT_STATUSES:
+        status = _str(obs.get("status"))
+        if status in _SKIP_RESULT_STATUSES:
             return
         code = obs.get("code")
         matches = self.match(code, _OBSERVATION_SETS)
@@ -562,14 +616,14 @@ class _Builder:
         when = parse_date(obs.get("effectiveDateTime")) or parse_date(_get(obs, "effectivePeriod", "start"))
         when = when or parse_date(obs.get("issued"))
         display = _concept_text(code, matches)
-        lab = next((m for m in matches if m.valueset in LAB_VALUESETS), None)
+        lab = _first_lab(matches)
         if lab is None:
             by_name = all(m.by_name for m in matches)
             self.timeline.serology.append(
                 SerologyOrder(
                     id=key,
                     date=when,
-                    status=_str(obs.get("status")),
+                    status=status,
                     display=display,
                     recognised_by_name=by_name,
                 )
@@ -582,27 +636,27 @@ class _Builder:
         if when is None:
             self.issue("error", "date-missing", f"{kind} result has no usable date; ignored", key)
             return
-        quantity = obs.get("valueQuantity")
-        if _obj(quantity) is None or _num(_get(quantity, "value")) is None:
+        quantity = _obj(obs.get("valueQuantity"))
+        if quantity is None or _num(quantity.get("value")) is None:
             return  # no numeric result (pending, text, data absent): not a usable value
         unit_kind = LAB_UNIT_KINDS[kind]
         try:
-            converted = convert_quantity(quantity, unit_kind)
+            value = quantity_value(quantity, unit_kind)
         except UnitError as exc:
             self.issue("error", exc.issue_code, f"{kind} result: {exc}; ignored", key)
             return
         except ValueError:
             return
         low, high = PLAUSIBLE[kind]
-        if not low <= converted.value <= high:
+        if not low <= value <= high:
             self.issue(
                 "error",
                 "value-implausible",
-                f"{kind} {converted.value:g} outside the plausible range {low:g}–{high:g}; ignored",
+                f"{kind} {value:g} outside the plausible range {low:g}–{high:g}; ignored",
                 key,
             )
             return
-        comparator = _str(_get(quantity, "comparator"))
+        comparator = _str(quantity.get("comparator"))
         ref_low, ref_high = self._reference_range(obs, unit_kind)
         label = display
         if kind == "pneumococcal-serotype":
@@ -612,7 +666,7 @@ class _Builder:
                 id=key,
                 kind=kind,
                 date=when,
-                value=converted.value,
+                value=value,
                 comparator=comparator if comparator in COMPARATORS else None,
                 reference_low=ref_low,
                 reference_high=ref_high,
@@ -625,17 +679,10 @@ class _Builder:
 
     @staticmethod
     def _reference_range(obs: Mapping[str, Any], unit_kind: UnitKind) -> tuple[float | None, float | None]:
-        ranges = [r for r in _objs(obs.get("referenceRange"))]
-        if not ranges:
+        first = next(_objs(obs.get("referenceRange")), None)
+        if first is None:
             return None, None
-        values: list[float | None] = []
-        for bound in ("low", "high"):
-            quantity = ranges[0].get(bound)
-            try:
-                values.append(convert_quantity(quantity, unit_kind).value if _obj(quantity) else None)
-            except (UnitError, ValueError):
-                values.append(None)  # a bound we cannot read is left out, never guessed
-        return values[0], values[1]
+        return _range_bound(first.get("low"), unit_kind), _range_bound(first.get("high"), unit_kind)
 
     # -- Condition ---------------------------------------------------------------------------
 
@@ -881,18 +928,18 @@ class _Builder:
         if _obj(quantity) is None or _num(_get(quantity, "value")) is None:
             return None
         try:
-            converted = convert_quantity(quantity, "ig-dose")
+            dose_g = quantity_value(quantity, "ig-dose")
         except UnitError as exc:
             self.issue("warning", exc.issue_code, f"immune globulin dose: {exc}; dose ignored", key)
             return None
         except ValueError:
             return None
-        if converted.value <= 0:
+        if dose_g <= 0:
             self.issue(
                 "warning", "value-implausible", "immune globulin dose is not positive; dose ignored", key
             )
             return None
-        return converted.value
+        return dose_g
 
     def _reason_references(self, med: Mapping[str, Any]) -> tuple[str, ...]:
         out: list[str] = []
@@ -911,14 +958,7 @@ class _Builder:
 
     def _vaccine(self, concept: object, resource: Mapping[str, Any], key: str, ordered: bool) -> bool:
         """If ``concept`` is a vaccine (a CVX code, or a live product's name), record it and say so."""
-        cvx = next(
-            (
-                _str(c.get("code"))
-                for c in _codings(concept)
-                if tx.canonical_system(c.get("system")) == tx.CVX and _str(c.get("code"))
-            ),
-            None,
-        )
+        cvx = _cvx_code(concept)
         matches = self.match(concept, _VACCINE_SETS)
         if cvx is None and not matches:
             return False
@@ -1085,6 +1125,7 @@ _IV_RE: Final = re.compile(r"(?<![a-z])(intravenous|intravenously|ivig|igiv)(?![
 _SC_RE: Final = re.compile(r"(?<![a-z])(subcutaneous|subcutaneously|scig|igsc)(?![a-z])")
 
 
+@lru_cache(maxsize=4096)  # product names repeat across a population
 def _route_from_text(text: str) -> Route | None:
     folded = text.casefold()
     iv = bool(_IV_RE.search(folded))
@@ -1097,13 +1138,13 @@ def _route_from_text(text: str) -> Route | None:
 
 
 def _interval_days(repeat: object) -> float | None:
-    if _obj(repeat) is None:
+    if not _is_obj(repeat):
         return None
-    period = _num(_get(repeat, "period"))
-    unit = _str(_get(repeat, "periodUnit"))
+    period = _num(repeat.get("period"))
+    unit = _str(repeat.get("periodUnit"))
     if period is None or period <= 0 or unit not in PERIOD_UNIT_DAYS:
         return None
-    frequency = _num(_get(repeat, "frequency"))
+    frequency = _num(repeat.get("frequency"))
     if frequency is None:
         frequency = 1.0
     if frequency <= 0:

@@ -38,12 +38,12 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Final
+from typing import Any, Final, TypeGuard, TypeVar
 
 from igwatch.errors import IgwatchError
 
@@ -198,6 +198,8 @@ _Entry = tuple[str, str, Mapping[str, str]]  # (valueset, display, properties)
 
 
 _MATCH_CACHE_SIZE: Final = 65_536
+_Key = TypeVar("_Key", bound=Hashable)
+_Value = TypeVar("_Value")
 
 
 class Terminology:
@@ -212,8 +214,10 @@ class Terminology:
         self._files: dict[str, list[str]] = {}
         self._counts: dict[str, int] = {}
         # Look-ups by the codings' (system, code, display): a population repeats a few hundred
-        # codings millions of times. Bounded; cleared whenever the value sets change.
+        # codings millions of times. Bounded; cleared whenever the value sets change. The second
+        # holds whole :meth:`match` answers, so it is keyed by the concept's text as well.
         self._match_cache: dict[tuple[Any, ...], tuple[tuple[ConceptMatch, ...], bool]] = {}
+        self._full_match_cache: dict[tuple[Any, ...], tuple[ConceptMatch, ...]] = {}
 
     # -- loading -------------------------------------------------------------------------------
 
@@ -228,6 +232,8 @@ class Terminology:
         self.add_valueset(data, source=str(path))
 
     def add_valueset(self, data: Mapping[str, Any], source: str = "<memory>") -> None:
+        self._match_cache.clear()
+        self._full_match_cache.clear()
         name = data.get("id")
         if not isinstance(name, str) or not name:
             raise ValueSetError(f"value set {source}: no id")
@@ -351,25 +357,17 @@ class Terminology:
         self, concept: object, within: Collection[str] | None
     ) -> tuple[tuple[ConceptMatch, ...], bool]:
         """(matches in ``within``, whether any coding is known to any value set)."""
-        if not (isinstance(concept, (dict, Mapping))):
+        if not _is_mapping(concept):
             return (), False
         codings = concept.get("coding")
         if not isinstance(codings, list):
             return (), False
         try:
-            key = (
-                frozenset(within) if within is not None else None,
-                *((c.get("system"), c.get("code"), c.get("display")) for c in codings),
-            )
+            key = (_within_key(within), _codings_key(codings))
             hash(key)
         except (AttributeError, TypeError):  # a coding that is not an object, or an odd value
             return self._code_matches_uncached(codings, within)
-        found = self._match_cache.get(key)
-        if found is None:
-            if len(self._match_cache) >= _MATCH_CACHE_SIZE:
-                self._match_cache.clear()
-            found = self._match_cache[key] = self._code_matches_uncached(codings, within)
-        return found
+        return _bounded_get(self._match_cache, key, lambda: self._code_matches_uncached(codings, within))
 
     def _code_matches_uncached(
         self, codings: list[Any], within: Collection[str] | None
@@ -378,7 +376,7 @@ class Terminology:
         known = False
         seen: set[tuple[str, str, str]] = set()
         for coding in codings:
-            if not (isinstance(coding, (dict, Mapping))):
+            if not _is_mapping(coding):
                 continue
             system = canonical_system(coding.get("system"))
             code = coding.get("code")
@@ -411,8 +409,23 @@ class Terminology:
         Code matches come first. Name fallback is tried only when none of the concept's codings is
         known to any loaded value set, and only for the sets that declare it.
         """
+        if not _is_mapping(concept):
+            return ()
+        codings = concept.get("coding")
+        if codings is not None and not isinstance(codings, list):
+            return self._match_uncached(concept, within)
+        try:
+            key = (_within_key(within), concept.get("text"), _codings_key(codings or ()))
+            hash(key)
+        except (AttributeError, TypeError):  # a coding that is not an object, or an odd value
+            return self._match_uncached(concept, within)
+        return _bounded_get(self._full_match_cache, key, lambda: self._match_uncached(concept, within))
+
+    def _match_uncached(
+        self, concept: Mapping[str, Any], within: Collection[str] | None
+    ) -> tuple[ConceptMatch, ...]:
         matches, known = self._code_matches(concept, within)
-        if known or not (isinstance(concept, (dict, Mapping))):
+        if known:
             return matches
         texts = concept_texts(concept)
         if not texts:
@@ -473,6 +486,34 @@ class Terminology:
         return any(m.valueset == name for m in self.match(concept, (name,)))
 
 
+def _bounded_get(cache: dict[_Key, _Value], key: _Key, compute: Callable[[], _Value]) -> _Value:
+    """``cache[key]``, computed on a miss; the cache is emptied when it reaches
+    :data:`_MATCH_CACHE_SIZE`, so a long screen's memory stays bounded."""
+    found = cache.get(key)
+    if found is None:
+        if len(cache) >= _MATCH_CACHE_SIZE:
+            cache.clear()
+        found = cache[key] = compute()
+    return found
+
+
+def _is_mapping(value: object) -> TypeGuard[Mapping[str, Any]]:
+    # JSON objects are dicts; the Mapping ABC check is slow, so it only serves other types.
+    return type(value) is dict or isinstance(value, Mapping)
+
+
+def _within_key(within: Collection[str] | None) -> frozenset[str] | None:
+    if within is None or isinstance(within, frozenset):
+        return within
+    return frozenset(within)
+
+
+def _codings_key(codings: Iterable[Any]) -> tuple[tuple[Any, Any, Any], ...]:
+    """What a code match reads of the codings: each one's system, code and display. Raises
+    AttributeError for a coding that is not an object; an unhashable value fails the look-up."""
+    return tuple([(c.get("system"), c.get("code"), c.get("display")) for c in codings])
+
+
 @lru_cache(maxsize=8192)
 def _cached_name_matches(
     terminology: Terminology, texts: tuple[str, ...], names: tuple[str, ...]
@@ -484,15 +525,29 @@ def concept_texts(concept: Mapping[str, Any]) -> tuple[str, ...]:
     """The human texts of a CodeableConcept: ``text`` then each coding's ``display``."""
     texts: list[str] = []
     text = concept.get("text")
-    if isinstance(text, str) and text.strip():
-        texts.append(text.strip())
+    if isinstance(text, str) and (text := text.strip()):
+        texts.append(text)
     codings = concept.get("coding")
     for coding in codings if isinstance(codings, list) else []:
-        if isinstance(coding, (dict, Mapping)):
+        if _is_mapping(coding):
             display = coding.get("display")
-            if isinstance(display, str) and display.strip() and display.strip() not in texts:
-                texts.append(display.strip())
+            if isinstance(display, str) and (display := display.strip()) and display not in texts:
+                texts.append(display)
     return tuple(texts)
+
+
+def concept_text(concept: Mapping[str, Any]) -> str | None:
+    """The first of :func:`concept_texts` (None when there is none), without building the rest."""
+    text = concept.get("text")
+    if isinstance(text, str) and (text := text.strip()):
+        return text
+    codings = concept.get("coding")
+    for coding in codings if isinstance(codings, list) else []:
+        if _is_mapping(coding):
+            display = coding.get("display")
+            if isinstance(display, str) and (display := display.strip()):
+                return display
+    return None
 
 
 def concept_label(concept: object) -> str:

@@ -17,7 +17,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Literal, get_args
+from typing import Any, Final, Literal, get_args
 
 UnitKind = Literal[
     "immunoglobulin",
@@ -180,8 +180,8 @@ def is_convertible(unit: str | None, kind: UnitKind) -> bool:
 
 
 def _text(value: object) -> str | None:
-    if isinstance(value, str) and value.strip():
-        return value.strip()
+    if isinstance(value, str):
+        return value.strip() or None
     return None
 
 
@@ -194,6 +194,13 @@ def quantity_unit(quantity: Mapping[str, Any], kind: UnitKind) -> tuple[str, flo
     system = quantity.get("system")
     code = _text(quantity.get("code"))
     human = _text(quantity.get("unit"))
+    if system is None or type(system) is str:
+        return _cached_unit_choice(system, code, human, kind)
+    return _unit_choice(system, code, human, kind)
+
+
+def _unit_choice(system: object, code: str | None, human: str | None, kind: UnitKind) -> tuple[str, float]:
+    """:func:`quantity_unit` from the quantity's system, code and unit string (stripped)."""
     code_is_ucum = code is not None and (system is None or system == UCUM_SYSTEM)
     first_error: UnitError | None = None
     if code is not None and code_is_ucum:
@@ -213,6 +220,10 @@ def quantity_unit(quantity: Mapping[str, Any], kind: UnitKind) -> tuple[str, flo
     raise UnitMissing(f"no unit (expected {KIND_DESCRIPTIONS[kind]})", None, kind)
 
 
+# A population repeats a handful of unit spellings; only successes are kept (errors raise).
+_cached_unit_choice: Final = lru_cache(maxsize=4096)(_unit_choice)
+
+
 @lru_cache(maxsize=4096)
 def _parse_cached(unit: str) -> bool:
     return _parse(unit) is not None
@@ -224,10 +235,24 @@ def convert_quantity(quantity: object, kind: UnitKind) -> Converted:
     Raises :class:`UnitMissing` / :class:`UnitUnconvertible`, and ``ValueError`` when there is no
     numeric ``value``.
     """
-    if not isinstance(quantity, Mapping):
+    mapping, value = _with_value(quantity)
+    unit, factor = quantity_unit(mapping, kind)
+    return Converted(value=value * factor, unit=unit, factor=factor)
+
+
+def quantity_value(quantity: object, kind: UnitKind) -> float:
+    """The ``value`` of :func:`convert_quantity` alone (same errors), without building a
+    :class:`Converted`: the ingest converts every result and needs nothing else."""
+    mapping, value = _with_value(quantity)
+    return value * quantity_unit(mapping, kind)[1]
+
+
+def _with_value(quantity: object) -> tuple[Mapping[str, Any], float]:
+    """The Quantity and its finite numeric ``value``; ``ValueError`` if it is not a Quantity or
+    has no such value."""
+    if type(quantity) is not dict and not isinstance(quantity, Mapping):
         raise ValueError("not a Quantity")
     value = quantity.get("value")
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise ValueError("no numeric value")
-    unit, factor = quantity_unit(quantity, kind)
-    return Converted(value=float(value) * factor, unit=unit, factor=factor)
+    return quantity, float(value)

@@ -39,7 +39,8 @@ class Assessor:
 
     def __call__(self, patient_id: str, rows: list[dict[str, Any]]) -> dict[str, Any] | None:
         """The patient's worklist row; None when the export has no Patient resource for them."""
-        if not any(r.get("resource_type") == "Patient" for r in rows):
+        # From the end: in ROW_ORDER the Patient row comes after nearly all the others.
+        if not any(r.get("resource_type") == "Patient" for r in reversed(rows)):
             return None
         try:
             assessment = assess_rows(rows, patient_id, self.as_of, self.profile, self.today)

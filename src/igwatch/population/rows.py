@@ -49,6 +49,22 @@ def _sub(**fields: Any) -> dict[str, Any] | None:
     return out or None
 
 
+def _row_sub(row: Row, columns: tuple[tuple[str, str], ...]) -> dict[str, Any] | None:
+    """:func:`_sub` of the row's ``(column, field)`` pairs, without building keyword arguments
+    (this runs for every coding of every resource)."""
+    out: dict[str, Any] = {}
+    for column, key in columns:
+        value = row.get(column)
+        if value is None or (type(value) in _EMPTY_TYPES and not value):
+            continue
+        out[key] = _plain(value) if type(value) is Decimal else value
+    return out or None
+
+
+_CODING_COLUMNS: Final = (("system", "system"), ("code", "code"), ("display", "display"))
+_REFERENCE_COLUMNS: Final = (("code", "reference"), ("system", "type"), ("display", "display"))
+
+
 def _order(row: Row) -> tuple[int, int]:
     item = row.get("item")
     coding = row.get("coding_item")
@@ -62,19 +78,30 @@ class _Rows:
 
     def __init__(self, rows: Sequence[Row]) -> None:
         self.first = rows[0]
+        if len(rows) == 1:  # most resources: nothing to split or sort
+            self.by_element = {self.first.get("element"): [self.first]}
+            return
         by_element: dict[Any, list[Row]] = {}
         for row in rows:
-            by_element.setdefault(row.get("element"), []).append(row)
+            element = row.get("element")
+            element_rows = by_element.get(element)
+            if element_rows is None:
+                by_element[element] = [row]
+            else:
+                element_rows.append(row)
         for element_rows in by_element.values():
             if len(element_rows) > 1:
                 element_rows.sort(key=_order)
         self.by_element = by_element
 
-    def of(self, element: str) -> list[Row]:
-        return self.by_element.get(element, [])
+    def of(self, element: str) -> Sequence[Row]:
+        return self.by_element.get(element, _NO_ROWS)
 
 
-def _element_rows(rows: _Rows, element: str) -> list[Row]:
+_NO_ROWS: Final[tuple[Row, ...]] = ()
+
+
+def _element_rows(rows: _Rows, element: str) -> Sequence[Row]:
     return rows.of(element)
 
 
@@ -84,10 +111,13 @@ def _concepts_of(element_rows: Iterable[Row]) -> list[dict[str, Any]]:
     for row in element_rows:
         item = row.get("item")
         index = item if isinstance(item, int) else 0
-        concept = concepts.setdefault(index, {})
-        if row.get("text") is not None:
-            concept["text"] = row["text"]
-        coding = _sub(system=row.get("system"), code=row.get("code"), display=row.get("display"))
+        concept = concepts.get(index)
+        if concept is None:
+            concept = concepts[index] = {}
+        text = row.get("text")
+        if text is not None:
+            concept["text"] = text
+        coding = _row_sub(row, _CODING_COLUMNS)
         if coding is not None:
             concept.setdefault("coding", []).append(coding)
     return [c for c in concepts.values() if c]
@@ -98,14 +128,17 @@ def _concepts(rows: _Rows, element: str) -> list[dict[str, Any]]:
 
 
 def _concept(rows: _Rows, element: str) -> dict[str, Any] | None:
-    found = _concepts(rows, element)
+    element_rows = rows.of(element)
+    if not element_rows:  # the usual case for most optional elements
+        return None
+    found = _concepts_of(element_rows)
     return found[0] if found else None
 
 
 def _references(rows: _Rows, element: str) -> list[dict[str, Any]]:
     out = []
     for row in _element_rows(rows, element):
-        ref = _sub(reference=row.get("code"), type=row.get("system"), display=row.get("display"))
+        ref = _row_sub(row, _REFERENCE_COLUMNS)
         if ref is not None:
             out.append(ref)
     return out
@@ -118,15 +151,14 @@ _QUANTITY_COLUMNS: Final = {
 }
 
 
-def _quantity(row: Row, prefix: str, **extra: Any) -> dict[str, Any] | None:
+def _quantity(row: Row, prefix: str, comparator: Any = None) -> dict[str, Any] | None:
     out: dict[str, Any] = {}
     for column, name in _QUANTITY_COLUMNS[prefix]:
         value = row.get(column)
         if value is not None:
             out[name] = _plain(value) if type(value) is Decimal else value
-    for name, value in extra.items():
-        if value is not None:
-            out[name] = value
+    if comparator is not None:
+        out["comparator"] = comparator
     return out or None
 
 
@@ -141,6 +173,8 @@ def _base(rtype: str, row: Row, patient_field: str = "subject") -> Resource:
 
 
 def _period(start: Any, end: Any = None) -> dict[str, Any] | None:
+    if start is None and end is None:  # the usual case
+        return None
     return _sub(start=start, end=end)
 
 
@@ -165,9 +199,9 @@ def _observation(rows: _Rows) -> Resource:
     _put(obs, "issued", row.get("issued"))
     _put(obs, "valueQuantity", _quantity(row, "value", comparator=row.get("value_comparator")))
     _put(obs, "valueCodeableConcept", _concept(rows, "value"))
-    ref_range = _sub(low=_quantity(row, "range_low"), high=_quantity(row, "range_high"))
-    if ref_range is not None:
-        obs["referenceRange"] = [ref_range]
+    low, high = _quantity(row, "range_low"), _quantity(row, "range_high")
+    if low is not None or high is not None:
+        obs["referenceRange"] = [_sub(low=low, high=high)]
     return obs
 
 
@@ -309,7 +343,12 @@ def resources_from_rows(rows: Iterable[Row]) -> list[Resource]:
     """
     groups: dict[tuple[str, Any], list[Row]] = {}
     for row in rows:
-        groups.setdefault((row["resource_type"], row.get("id")), []).append(row)
+        key = (row["resource_type"], row.get("id"))
+        resource_rows = groups.get(key)
+        if resource_rows is None:
+            groups[key] = [row]
+        else:
+            resource_rows.append(row)
     out: list[Resource] = []
     for (rtype, _id), group_rows in groups.items():
         group = _Rows(group_rows)

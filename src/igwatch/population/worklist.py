@@ -25,6 +25,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterable, Mapping
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Final
@@ -72,6 +73,8 @@ WORKLIST_SCHEMA: Final = pa.schema(
     ]
 )
 COLUMNS: Final = tuple(WORKLIST_SCHEMA.names)
+#: What ``json.dumps(..., separators=(",", ":"))`` would use, built once rather than per row.
+_DETAILS_JSON: Final = json.JSONEncoder(separators=(",", ":"))
 
 
 @lru_cache(maxsize=1)
@@ -83,7 +86,7 @@ def _catalog_rank() -> dict[str, int]:
 def _get(facts: Mapping[str, Any], *path: str) -> Any:
     current: Any = facts
     for key in path:
-        if not isinstance(current, Mapping):
+        if type(current) is not dict and not isinstance(current, Mapping):  # dict: skip the ABC check
             return None
         current = current.get(key)
     return current
@@ -126,15 +129,14 @@ def patient_row(assessment: Assessment) -> dict[str, Any]:
     episodes = _get(facts, "infection_episodes")
     row["infection_episodes"] = len(episodes) if isinstance(episodes, list) else 0
     row["data_issues"] = len(assessment.data_issues)
-    row["details"] = json.dumps(
+    row["details"] = _DETAILS_JSON.encode(
         {
             "recommendations": [
                 {"id": r.id, "priority": r.priority, "reasons": [x.to_dict() for x in r.reasons]}
                 for r in assessment.recommendations
             ],
             "monitoring": [m.to_dict() for m in assessment.monitoring],
-        },
-        separators=(",", ":"),
+        }
     )
     return row
 
@@ -152,8 +154,6 @@ def listed(row: Mapping[str, Any]) -> bool:
 
 
 def _date(value: Any) -> Any:
-    from datetime import date
-
     if isinstance(value, date):
         return value
     if isinstance(value, str) and value:

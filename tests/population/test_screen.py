@@ -171,6 +171,19 @@ def test_a_changed_file_is_extracted_again(vignette_export: Path, tmp_path: Path
     assert all(r["igm_mg_dl"] is None for r in rows)
 
 
+def count_assessments(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """From now on, every patient the DuckDB engine assesses is appended to the returned list."""
+    assessed: list[str] = []
+    real_call = duckdb_engine.Assessor.__call__
+
+    def counting(self: Any, patient_id: str, rows: list[dict[str, Any]]) -> Any:
+        assessed.append(patient_id)
+        return real_call(self, patient_id, rows)
+
+    monkeypatch.setattr(duckdb_engine.Assessor, "__call__", counting)
+    return assessed
+
+
 def test_a_rescreen_reassesses_only_the_patient_whose_records_changed(
     vignette_export: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -184,14 +197,7 @@ def test_a_rescreen_reassesses_only_the_patient_whose_records_changed(
     changed_patient = json.loads(lines[igm])["subject"]["reference"].removeprefix("Patient/")
     del lines[igm]
     observations.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    assessed: list[str] = []
-    real_call = duckdb_engine.Assessor.__call__
-
-    def counting(self: Any, patient_id: str, rows: list[dict[str, Any]]) -> Any:
-        assessed.append(patient_id)
-        return real_call(self, patient_id, rows)
-
-    monkeypatch.setattr(duckdb_engine.Assessor, "__call__", counting)
+    assessed = count_assessments(monkeypatch)
     screen(export, options(tmp_path / "second", cache_dir=cache))
     assert assessed == [changed_patient]
     fresh = screen(export, options(tmp_path / "fresh"))
@@ -212,14 +218,7 @@ def test_an_unreadable_result_cache_means_assessing_everyone_again_and_is_rewrit
     cache = tmp_path / "cache"
     first = screen(vignette_export, options(tmp_path / "first", cache_dir=cache))
     (cache / "results.parquet").write_bytes(b"not parquet")
-    assessed: list[str] = []
-    real_call = duckdb_engine.Assessor.__call__
-
-    def counting(self: Any, patient_id: str, rows: list[dict[str, Any]]) -> Any:
-        assessed.append(patient_id)
-        return real_call(self, patient_id, rows)
-
-    monkeypatch.setattr(duckdb_engine.Assessor, "__call__", counting)
+    assessed = count_assessments(monkeypatch)
     screen(vignette_export, options(tmp_path / "second", cache_dir=cache))
     assert len(assessed) == first.summary["patients_screened"] > 300
     assert pq.read_table(tmp_path / "second" / "worklist.parquet").equals(

@@ -446,20 +446,20 @@ class _Index:
 
 
 def _key(resource: Mapping[str, Any]) -> str:
-    rtype = _str(resource.get("resourceType")) or "Resource"
-    rid = _str(resource.get("id"))
-    if rid:
-        return f"{rtype}/{rid}"
-    url = _str(resource.get(FULL_URL_KEY))
-    return url if url else f"{rtype}/(no id)"
+    return _record_key(
+        _str(resource.get("resourceType")), _str(resource.get("id")), _str(resource.get(FULL_URL_KEY))
+    )
 
 
-def _record_key(rtype: str | None, rid: str | None, url: str | None, position: int) -> str:
-    """:func:`_key` from the already read type, id and ``fullUrl``, except that a record with
-    neither id nor ``fullUrl`` is keyed by its position, so that two of them are not taken for one."""
+def _record_key(rtype: str | None, rid: str | None, url: str | None, position: int | None = None) -> str:
+    """A record's key: ``Type/id``, else its ``fullUrl``, else ``Type/(no id)``. Given the
+    record's ``position`` in the input, a record with neither id nor ``fullUrl`` is keyed by it, so
+    that two of them are not taken for one."""
     if rid:
         return f"{rtype or 'Resource'}/{rid}"
-    return url if url else f"{rtype or 'Resource'}/(no id, record {position})"
+    if url:
+        return url
+    return f"{rtype or 'Resource'}/(no id{'' if position is None else f', record {position}'})"
 
 
 # --------------------------------------------------------------------------- patient selection

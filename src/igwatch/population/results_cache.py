@@ -75,7 +75,6 @@ class ResultCache:
     con: duckdb.DuckDBPyConnection
     directory: Path
     settings: str
-    has_previous: bool = False
     hits: int = 0
     _pending: list[dict[str, Any]] = field(default_factory=list)
     _writer: pq.ParquetWriter | None = None
@@ -83,6 +82,7 @@ class ResultCache:
     @classmethod
     def open(cls, con: duckdb.DuckDBPyConnection, directory: Path, settings: str) -> ResultCache:
         cache = cls(con, directory, settings)
+        has_previous = False
         try:
             stored = json.loads((directory / SETTINGS_FILE).read_text(encoding="utf-8"))
             usable = isinstance(stored, dict) and stored.get("settings") == settings
@@ -91,10 +91,10 @@ class ResultCache:
                     "CREATE OR REPLACE TEMP TABLE igw_previous AS "
                     f"SELECT * FROM read_parquet({_sql_path(directory / RESULTS_FILE)})"
                 )
-                cache.has_previous = True
+                has_previous = True
         except (OSError, ValueError, KeyError, pa.ArrowInvalid, duckdb.Error):
             pass  # no usable cache: every patient is assessed
-        if not cache.has_previous:
+        if not has_previous:
             con.register("igw_previous_empty", _STORED_SCHEMA.empty_table())
             con.execute("CREATE OR REPLACE TEMP TABLE igw_previous AS SELECT * FROM igw_previous_empty")
             con.unregister("igw_previous_empty")

@@ -129,6 +129,23 @@ def cohort_for(work: Path, size: int) -> Path:
     return cohort
 
 
+def screened(args: list[str], out: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Run a screen writing to ``out``: its :func:`timed` figures and its summary.json."""
+    run = timed(args)
+    return run, json.loads((out / "summary.json").read_text(encoding="utf-8"))
+
+
+def _throughput(run: dict[str, Any], summary: dict[str, Any], size: int, floor: float) -> dict[str, Any]:
+    """An engine's end-to-end figures: time, patients/s, ratio to the floor, peak RSS and steps."""
+    return {
+        "seconds": run["seconds"],
+        "patients_per_s": round(size / run["seconds"]),
+        "ratio_to_floor": round(run["seconds"] / floor, 2),
+        "peak_rss_mb": run["peak_rss_mb"],
+        "steps_s": summary.get("timings_s"),
+    }
+
+
 def measure(work: Path, size: int, spark: bool) -> dict[str, Any]:
     cohort = cohort_for(work, size)
     data_mb = sum(p.stat().st_size for p in cohort.iterdir()) / 2**20
@@ -142,14 +159,9 @@ def measure(work: Path, size: int, spark: bool) -> dict[str, Any]:
     result["floor_duckdb_read_s"] = floor
     out = work / f"out-{size}"
     base = [IGWATCH, "screen", str(cohort), "--as-of", AS_OF, "--quiet"]
-    duck = timed([*base, "--out", str(out / "duckdb")])
-    summary = json.loads((out / "duckdb" / "summary.json").read_text(encoding="utf-8"))
+    duck, summary = screened([*base, "--out", str(out / "duckdb")], out / "duckdb")
     result["duckdb"] = {
-        "seconds": duck["seconds"],
-        "patients_per_s": round(size / duck["seconds"]),
-        "ratio_to_floor": round(duck["seconds"] / floor, 2),
-        "peak_rss_mb": duck["peak_rss_mb"],
-        "steps_s": summary.get("timings_s"),
+        **_throughput(duck, summary, size, floor),
         "patients_in_scope": summary["patients_in_scope"],
         "patients_screened": summary["patients_screened"],
     }
@@ -165,8 +177,9 @@ def measure(work: Path, size: int, spark: bool) -> dict[str, Any]:
     cache = work / f"cache-{size}"
     shutil.rmtree(cache, ignore_errors=True)
     first = timed([*base, "--out", str(out / "cached-first"), "--since", str(cache)])
-    again = timed([*base, "--out", str(out / "cached-again"), "--since", str(cache)])
-    again_summary = json.loads((out / "cached-again" / "summary.json").read_text(encoding="utf-8"))
+    again, again_summary = screened(
+        [*base, "--out", str(out / "cached-again"), "--since", str(cache)], out / "cached-again"
+    )
     result["rescreen"] = {
         "first_with_cache_s": first["seconds"],
         "seconds": again["seconds"],
@@ -176,15 +189,11 @@ def measure(work: Path, size: int, spark: bool) -> dict[str, Any]:
     }
     print(f"{size:,}: re-screen {again['seconds']} s", flush=True)
     if spark:
-        run = timed([*base, "--engine", "spark", "--spark-master", "local[2]", "--out", str(out / "spark")])
-        spark_summary = json.loads((out / "spark" / "summary.json").read_text(encoding="utf-8"))
-        result["spark_local2"] = {
-            "seconds": run["seconds"],
-            "patients_per_s": round(size / run["seconds"]),
-            "ratio_to_floor": round(run["seconds"] / floor, 2),
-            "peak_rss_mb": run["peak_rss_mb"],
-            "steps_s": spark_summary.get("timings_s"),
-        }
+        run, spark_summary = screened(
+            [*base, "--engine", "spark", "--spark-master", "local[2]", "--out", str(out / "spark")],
+            out / "spark",
+        )
+        result["spark_local2"] = _throughput(run, spark_summary, size, floor)
         print(f"{size:,}: spark {run['seconds']} s", flush=True)
     return result
 

@@ -10,17 +10,27 @@ from __future__ import annotations
 from datetime import date
 
 from igwatch.assessment import PRIORITY_RANK, Assessment, MonitoringEntry, Recommendation
-from igwatch.dosing import dose_block
 from igwatch.facts import Facts, derive_facts
+from igwatch.findings import derive_findings
 from igwatch.knowledge.catalog import CatalogEntry, knowledge
 from igwatch.knowledge.profile import Profile, load_profile
-from igwatch.rules import Fired, all_rules
-from igwatch.rules.replacement import ivig_action
+from igwatch.rules import Fired, registered_rules
 from igwatch.timeline import DataIssue, Timeline
 
 NOT_APPLICABLE = "not on, starting or having stopped anti-CD20 therapy, and no confirmed or suspected primary IgM deficiency"
 K_POPULATIONS = ("K", "K-ofa", "K, D")
 MONITORING_ORDER = ("ig-panel", "igg-trough", "cd19", "specific-antibodies", "lymphocyte-subsets")
+
+
+def admits(entry: CatalogEntry, facts: Facts) -> bool:
+    """The catalog's population gate (§5 "pop."), applied here so no rule repeats it."""
+    if entry.population == "K":
+        return facts.in_k
+    if entry.population == "K-ofa":
+        return facts.exposure.ofatumumab != "none"
+    if entry.population == "D":
+        return facts.in_d
+    return facts.in_k or facts.in_d  # "any", "K, D"
 
 
 def _detail(entry: CatalogEntry, fired: Fired, facts: Facts) -> str:
@@ -49,10 +59,10 @@ def _statements_for(entry: CatalogEntry, facts: Facts) -> list[str]:
     return own or list(entry.statements)
 
 
-def _recommendation(fired: Fired, facts: Facts) -> Recommendation:
-    entry = knowledge().entry(fired.id)
+def _recommendation(rec_id: str, fired: Fired, facts: Facts) -> Recommendation:
+    entry = knowledge().entry(rec_id)
     return Recommendation(
-        id=fired.id,
+        id=rec_id,
         priority=fired.priority or entry.priority,  # type: ignore[arg-type]
         summary=_summary(entry, fired),
         detail=_detail(entry, fired, facts),
@@ -109,32 +119,21 @@ def assess(
             bottom_line=f"Not applicable: {NOT_APPLICABLE}.",
         )
 
-    fired = [result for rule in all_rules() if (result := rule(facts, profile)) is not None]
-    fired_ids = {f.id for f in fired}
-    dosing = None
-    if "igrt.start" in fired_ids or facts.igrt.current:
-        dosing, dose_issues = dose_block(
-            facts.body.weight_kg,
-            facts.body.height_cm,
-            facts.body.sex,
-            profile,
-            titrate="igrt.trough-below-target" in fired_ids,
-            titrate_from_g=facts.igrt.dose_g if facts.igrt.current else None,
-            current_interval_days=facts.igrt.interval_days if facts.igrt.current else None,
-            route=facts.igrt.route,
-        )
-        issues.extend(dose_issues)
-        for result in fired:
-            if result.id == "igrt.start":
-                result.actions.extend(ivig_action(facts, dosing.ivig.dose_g, dosing.ivig.interval_weeks))
+    findings = derive_findings(facts, profile)
+    issues.extend(findings.dosing_issues)
+    fired = [
+        (rec_id, result)
+        for rec_id, rule in registered_rules().items()
+        if admits(knowledge().entry(rec_id), facts) and (result := rule(facts, findings, profile)) is not None
+    ]
 
     catalog = knowledge()
     recommendations = sorted(
-        (_recommendation(result, facts) for result in fired),
+        (_recommendation(rec_id, result, facts) for rec_id, result in fired),
         key=lambda r: (PRIORITY_RANK[r.priority], catalog.catalog_order(r.id)),
     )
     monitoring: list[MonitoringEntry] = sorted(
-        (entry for result in fired for entry in result.monitoring),
+        (entry for _, result in fired for entry in result.monitoring),
         key=lambda m: MONITORING_ORDER.index(m.test),
     )
     return Assessment(
@@ -147,7 +146,7 @@ def assess(
         facts=facts.to_dict(),
         recommendations=recommendations,
         monitoring=monitoring,
-        dosing=dosing,
+        dosing=findings.dosing,
         data_issues=_dedupe(issues),
         bottom_line=_bottom_line(facts, recommendations),
     )

@@ -5,12 +5,14 @@ from __future__ import annotations
 from igwatch.assessment import MonitoringEntry, Reason
 from igwatch.dates import add_months
 from igwatch.facts import Facts
+from igwatch.findings import Findings
 from igwatch.knowledge.profile import Profile
-from igwatch.rules import Fired, Rule
+from igwatch.rules import Fired, recommendation
 from igwatch.rules.actions import CD19, PANEL, order_tests
 
 
-def evaluate_igm_deficiency(f: Facts, p: Profile) -> Fired | None:
+@recommendation("evaluate.igm-deficiency")
+def evaluate_igm_deficiency(f: Facts, k: Findings, p: Profile) -> Fired | None:
     status = f.igm_deficiency.status
     response = f.antibody_response.status
     if not (
@@ -51,16 +53,11 @@ def evaluate_igm_deficiency(f: Facts, p: Profile) -> Fired | None:
         if status == "suspected"
         else "confirmed IgM deficiency without an assessed specific antibody response",
     )
-    return Fired("evaluate.igm-deficiency", [head, *missing], monitoring=monitoring, actions=actions)
+    return Fired([head, *missing], monitoring=monitoring, actions=actions)
 
 
-def education(f: Facts, p: Profile) -> Fired | None:
-    if not (f.in_k or f.in_d):
-        return None
+@recommendation("education.infection-warning-signs")
+def education_infection_warning_signs(f: Facts, k: Findings, p: Profile) -> Fired | None:
     return Fired(
-        "education.infection-warning-signs",
         [Reason("always", "fever, respiratory and urinary symptoms: seek care early")],
     )
-
-
-RULES: list[Rule] = [evaluate_igm_deficiency, education]

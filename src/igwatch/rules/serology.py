@@ -5,27 +5,29 @@ from __future__ import annotations
 from igwatch.assessment import Reason
 from igwatch.dates import add_days
 from igwatch.facts import Facts
+from igwatch.findings import Findings
 from igwatch.knowledge.profile import Profile
-from igwatch.rules import Fired, Rule
+from igwatch.rules import Fired, recommendation
 
 
-def false_negative_risk(f: Facts, p: Profile) -> Fired | None:
-    if not f.in_k or not f.anti_cd20_restricts:
+@recommendation("serology.false-negative-risk")
+def serology_false_negative_risk(f: Facts, k: Findings, p: Profile) -> Fired | None:
+    if not f.anti_cd20_restricts:
         return None
     why = "on anti-CD20 therapy" if f.exposure.status == "current" else "B cells not known to be repleted"
-    return Fired("serology.false-negative-risk", [Reason("b-cell-depletion", why)])
+    return Fired([Reason("b-cell-depletion", why)])
 
 
-def passive_antibodies(f: Facts, p: Profile) -> Fired | None:
-    if not (f.in_k or f.in_d) or f.igrt.status in ("none", "starting"):
+@recommendation("serology.passive-antibodies")
+def serology_passive_antibodies(f: Facts, k: Findings, p: Profile) -> Fired | None:
+    if f.igrt.status in ("none", "starting"):
         return None
     if f.igrt.current:
-        return Fired("serology.passive-antibodies", [Reason("on-igrt", "on Ig replacement")])
+        return Fired([Reason("on-igrt", "on Ig replacement")])
     last = max((d for d in (f.igrt.last_administration, f.igrt.stop) if d is not None), default=None)
     if last is None or add_days(last, p.passive_antibody_days) < f.as_of:
         return None
     return Fired(
-        "serology.passive-antibodies",
         [
             Reason(
                 "recent-igrt",
@@ -33,6 +35,3 @@ def passive_antibodies(f: Facts, p: Profile) -> Fired | None:
             )
         ],
     )
-
-
-RULES: list[Rule] = [false_negative_risk, passive_antibodies]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from igwatch.assessment import Reason
 from igwatch.facts import Facts
+from igwatch.findings import Findings
 from igwatch.knowledge.profile import Profile
-from igwatch.rules import Fired, Rule
+from igwatch.rules import Fired, recommendation
 
 
 def restriction_reasons(f: Facts) -> list[Reason]:
@@ -35,7 +36,8 @@ def restriction_reasons(f: Facts) -> list[Reason]:
     return reasons
 
 
-def live_avoid(f: Facts, p: Profile) -> Fired | None:
+@recommendation("vaccine.live-avoid")
+def vaccine_live_avoid(f: Facts, k: Findings, p: Profile) -> Fired | None:
     reasons = restriction_reasons(f)
     if not reasons:
         return None
@@ -49,7 +51,4 @@ def live_avoid(f: Facts, p: Profile) -> Fired | None:
         )
         priority = "warning"
     variant = "live-vaccine-given" if f.live_vaccines_given else reasons[0].code
-    return Fired("vaccine.live-avoid", reasons, priority=priority, variant=variant)  # type: ignore[arg-type]
-
-
-RULES: list[Rule] = [live_avoid]
+    return Fired(reasons, priority=priority, variant=variant)  # type: ignore[arg-type]

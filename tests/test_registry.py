@@ -1,0 +1,30 @@
+"""The rule registry against the catalog: one decorated rule per recommendation id, no more."""
+
+from __future__ import annotations
+
+import inspect
+
+from igwatch.knowledge.catalog import knowledge
+from igwatch.knowledge.profile import load_profile
+from igwatch.rules import registered_rules
+
+ORDER_ONLY = {"igrt.order-dose", "igrt.order-indication"}  # judged by the order hooks (cdshooks)
+
+
+def test_every_catalog_entry_has_exactly_one_rule() -> None:
+    catalog_ids = set(knowledge().catalog) - ORDER_ONLY
+    assert set(registered_rules()) == catalog_ids
+
+
+def test_rule_functions_are_named_after_their_ids() -> None:
+    for rec_id, rule in registered_rules().items():
+        assert rule.__name__ == rec_id.replace(".", "_").replace("-", "_"), rec_id
+        assert inspect.getmodule(rule).__name__.startswith("igwatch.rules.")  # type: ignore[union-attr]
+
+
+def test_every_parameter_a_catalog_entry_names_is_in_the_profile() -> None:
+    profile = load_profile("default")
+    known = set(type(profile).model_fields)
+    for entry in knowledge().catalog.values():
+        missing = [key for key in entry.parameters if key not in known]
+        assert not missing, f"{entry.id}: {missing}"

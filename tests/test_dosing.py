@@ -79,7 +79,15 @@ def test_adjusted_weight_needs_height_and_sex() -> None:
 
 def test_titration_adds_a_step_and_offers_three_weekly() -> None:
     block, _ = dose_block(
-        80, None, None, DEFAULT, titrate=True, titrate_from_g=30, current_interval_days=28, route="IV"
+        80,
+        None,
+        None,
+        DEFAULT,
+        titrate=True,
+        on_igrt=True,
+        current_dose_g=30,
+        current_interval_days=28,
+        route="IV",
     )
     assert block.titration is not None
     assert block.titration.increased_dose_g == 40  # 30 + 0.1 × 80 = 38 → 40 (5.3%)
@@ -89,9 +97,61 @@ def test_titration_adds_a_step_and_offers_three_weekly() -> None:
 def test_titration_never_exceeds_the_ceiling() -> None:
     # 0.8 g/kg × 50 kg = 40 g per 4 weeks; from 38 g a step of 5 g would pass it
     block, _ = dose_block(
-        50, None, None, DEFAULT, titrate=True, titrate_from_g=38, current_interval_days=28, route="IV"
+        50,
+        None,
+        None,
+        DEFAULT,
+        titrate=True,
+        on_igrt=True,
+        current_dose_g=38,
+        current_interval_days=28,
+        route="IV",
     )
     assert block.titration is not None and block.titration.increased_dose_g == 40
+    # the same 38 g every 3 weeks would be 1.01 g/kg per 4 weeks: above the ceiling, not offered
+    assert block.titration.same_dose_interval_weeks is None
+
+
+def _titration(weight: float, current_g: float) -> dict[str, object]:
+    block, _ = dose_block(
+        weight,
+        None,
+        None,
+        DEFAULT,
+        titrate=True,
+        on_igrt=True,
+        current_dose_g=current_g,
+        current_interval_days=28,
+        route="IV",
+    )
+    return block.to_dict()["titration"]  # type: ignore[no-any-return]
+
+
+def test_no_increase_above_the_ceiling() -> None:
+    # 60 g every 4 weeks at 70 kg is 0.86 g/kg per 4 weeks, above the 0.8 ceiling (review finding:
+    # "raise the dose to 55 g" was a cut); every 3 weeks would be 1.14 g/kg per 4 weeks
+    titration = _titration(70, 60)
+    assert titration["increased_dose_g"] is None
+    assert titration["same_dose_interval_weeks"] is None
+    assert titration["at_ceiling"] is True and titration["ceiling_g_per_kg_per_4_weeks"] == 0.8
+
+
+def test_no_increase_at_the_ceiling_and_one_step_below_it() -> None:
+    at = _titration(70, 56)  # 0.8 g/kg: the capped step would not exceed the current dose
+    assert at["increased_dose_g"] is None and at["at_ceiling"] is True
+    below = _titration(70, 49)  # 0.7 g/kg: 49 + 7 = 56, capped at 56, rounded to 55 > 49
+    assert below["increased_dose_g"] == 55 and below["at_ceiling"] is False
+
+
+def test_the_current_dose_comes_with_its_g_per_kg() -> None:
+    block, _ = dose_block(70, None, None, DEFAULT, on_igrt=True, current_dose_g=60, current_interval_days=28)
+    assert block.to_dict()["current"] == {
+        "dose_g": 60,
+        "interval_weeks": 4.0,
+        "route": None,
+        "g_per_kg_per_4_weeks": 0.86,
+        "recorded": True,
+    }
 
 
 def test_trough_target_follows_the_profile() -> None:

@@ -46,7 +46,7 @@ def labs(draw: st.DrawFn) -> list[LabResult]:
 @st.composite
 def medications(draw: st.DrawFn) -> list[MedicationRecord]:
     out = []
-    for i in range(draw(st.integers(0, 4))):
+    for i in range(draw(st.integers(0, 6))):
         category, agent = draw(
             st.sampled_from(
                 [
@@ -55,7 +55,9 @@ def medications(draw: st.DrawFn) -> list[MedicationRecord]:
                     ("anti-cd20", "rituximab"),
                     ("immune-globulin", "immune-globulin"),
                     ("antibiotic", "amoxicillin"),
-                    ("other-b-cell-depleting", "obinutuzumab"),
+                    ("anti-cd20", "obinutuzumab"),
+                    ("anti-cd20", "inebilizumab"),
+                    ("anti-cd20", "ublituximab"),
                 ]
             )
         )
@@ -90,8 +92,10 @@ def medications(draw: st.DrawFn) -> list[MedicationRecord]:
                 intent=draw(st.sampled_from([None, "order", "plan"])),
                 start=start,
                 end=end,
-                dose_g=draw(st.sampled_from([None, 30.0, 150.0])),
+                dose_g=draw(st.sampled_from([None, 30.0, 56.0, 60.0, 150.0])),
+                interval_days=draw(st.sampled_from([None, 7.0, 21.0, 28.0])),
                 route=draw(st.sampled_from([None, "IV", "SC"])),
+                start_is_dose_date=draw(st.booleans()),
             )
         )
     return out
@@ -205,7 +209,7 @@ def test_no_therapy_decision_on_lab_values_alone(timeline: Timeline) -> None:
     infection only on the lab criteria the guides name (K-8b IgG < 400, D-8b impaired antibodies)."""
     assessment = assess(timeline, AS_OF, PROFILE)
     episodes = assessment.facts["infection_episodes"]
-    stop = assessment.recommendation("kesimpta.consider-discontinuation")
+    stop = assessment.recommendation("anti-cd20.consider-discontinuation")
     if stop is not None:
         assert episodes
     start = assessment.recommendation("igrt.start")
@@ -227,3 +231,70 @@ def test_output_is_ordered_and_json_ready(timeline: Timeline) -> None:
     ranks = [order[r.priority] for r in assessment.recommendations]
     assert ranks == sorted(ranks)
     json.dumps(assessment.to_dict())
+
+
+@SETTINGS
+@given(timelines())
+def test_no_live_vaccine_before_the_first_dose_advice_after_any_agent(timeline: Timeline) -> None:
+    """Revision 2 (F2): a patient ever given an agent and not documented repleted is never told to
+    give live vaccines before the (new) first dose."""
+    assessment = assess(timeline, AS_OF, PROFILE)
+    live = assessment.recommendation("vaccine.live-avoid")
+    agents = assessment.facts["anti_cd20"]["agents"]
+    ever_given = any(a["course"]["status"] in ("current", "discontinued") for a in agents)
+    if ever_given and assessment.facts["b_cells"]["status"] != "repleted" and assessment.applicable:
+        assert live is not None
+        assert "starting" not in {r.code for r in live.reasons}
+        assert "before the first dose, or postpone" not in live.summary
+
+
+IGNORED = {"entered-in-error", "not-taken", "not-done", "cancelled"}
+
+
+@SETTINGS
+@given(timelines())
+def test_no_immune_globulin_record_is_absent_from_the_facts(timeline: Timeline) -> None:
+    """Revision 2 (F5): every immune globulin record in force is in the facts, as replacement (any
+    course) or as an immunomodulatory dose."""
+    assessment = assess(timeline, AS_OF, PROFILE)
+    igrt = assessment.facts["ig_replacement"]
+    shown = set(igrt["replacement_records"]) | set(igrt["immunomodulatory_records"])
+    for record in timeline.medications:
+        begin = record.start or record.authored
+        if record.category != "immune-globulin" or (record.status or "") in IGNORED:
+            continue
+        if begin is not None and begin > AS_OF and record.status not in ("intended", "draft"):
+            continue  # after as_of: left out by definition (§3)
+        if record.status in ("intended", "draft") or record.intent in ("plan", "proposal"):
+            continue  # planned, not given
+        assert record.id in shown, record
+
+
+@SETTINGS
+@given(timelines())
+def test_a_titration_increase_is_always_above_the_current_dose(timeline: Timeline) -> None:
+    assessment = assess(timeline, AS_OF, PROFILE)
+    dosing = assessment.dosing
+    if dosing is None or dosing.titration is None or dosing.titration.increased_dose_g is None:
+        return
+    current = dosing.current.dose_g if dosing.current and dosing.current.dose_g else dosing.ivig.dose_g_exact
+    assert current is not None and dosing.titration.increased_dose_g > current
+
+
+@SETTINGS
+@given(timelines())
+def test_the_bottom_line_never_reassures(timeline: Timeline) -> None:
+    """§5 (revision 2): the bottom line never says nothing needs attention, and names an active
+    infection, a serious opportunistic infection and a live-vaccine restriction when they hold."""
+    assessment = assess(timeline, AS_OF, PROFILE)
+    if not assessment.applicable:
+        return
+    line = assessment.bottom_line.lower()
+    assert "nothing urgent" not in line and "routine monitoring" not in line
+    episodes = assessment.facts["infection_episodes"]
+    if any(e["opportunistic"] for e in episodes):
+        assert "opportunistic" in line
+    if any(e["active"] and not e["opportunistic"] for e in episodes):
+        assert "active infection" in line
+    if assessment.recommendation("vaccine.live-avoid") is not None:
+        assert "live vaccine" in line

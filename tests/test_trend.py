@@ -26,9 +26,15 @@ def test_falling_trend_projects_a_crossing_after_as_of() -> None:
     assert result.crossing > AS_OF
 
 
-def test_trend_already_below_threshold_is_due_now() -> None:
+def test_trend_already_below_threshold_has_no_crossing() -> None:
+    # Revision 2 (F11): the latest value is below 400 already: nothing to project, no date moved.
     result = trend(_labs([500, 420, 380]), "igg", 400, AS_OF, load_profile("default"))
-    assert result is not None and result.crossing == AS_OF
+    assert result is not None and result.crossing is None
+
+
+def test_trend_still_above_threshold_projects_its_crossing() -> None:
+    result = trend(_labs([600, 520, 440]), "igg", 400, AS_OF, load_profile("default"))
+    assert result is not None and result.crossing is not None and result.crossing > AS_OF
 
 
 def test_nearly_flat_falling_trend_has_no_crossing_instead_of_crashing() -> None:

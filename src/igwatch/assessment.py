@@ -16,6 +16,13 @@ Priority = Literal["info", "warning", "critical"]
 MonitoringTest = Literal["ig-panel", "igg-trough", "cd19", "specific-antibodies", "lymphocyte-subsets"]
 
 PRIORITY_RANK: dict[str, int] = {"critical": 0, "warning": 1, "info": 2}
+MONITORING_LABEL: dict[str, str] = {
+    "ig-panel": "Immunoglobulin panel (IgG, IgM, IgA)",
+    "igg-trough": "IgG trough level",
+    "cd19": "CD19 B-cell count",
+    "specific-antibodies": "Specific antibody response (pneumococcal)",
+    "lymphocyte-subsets": "Lymphocyte subsets",
+}
 
 
 @dataclass(frozen=True)
@@ -39,6 +46,7 @@ class Recommendation:
     statements: list[str]
     actions: list[dict[str, Any]] = field(default_factory=list)
     title: str = ""
+    class_note: str | None = None  # §1: guide K applied to another agent (also in ``detail``)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -86,8 +94,24 @@ class ScigDose:
 
 @dataclass(frozen=True)
 class Titration:
+    """§6: the options for a trough below target. Revision 2: an increase is always above the
+    current dose; at the titration ceiling there is none (``at_ceiling``) and a review is asked."""
+
     increased_dose_g: int | None
     same_dose_interval_weeks: int | None
+    at_ceiling: bool = False
+    ceiling_g_per_kg_per_4_weeks: float | None = None
+
+
+@dataclass(frozen=True)
+class CurrentDose:
+    """§6 (revision 2): the patient's own dose on Ig replacement, shown before the starting dose."""
+
+    dose_g: float | None
+    interval_weeks: float | None
+    route: str | None
+    g_per_kg_per_4_weeks: float | None
+    recorded: bool  # False: no dose recorded, the computed starting dose stands in for titration
 
 
 @dataclass(frozen=True)
@@ -100,6 +124,8 @@ class DoseBlock:
     scig: ScigDose
     trough_target_mg_dl: tuple[float, float]
     titration: Titration | None = None
+    current: CurrentDose | None = None
+    weight_kg_exact: float | None = None  # the dosing weight unrounded, for the arithmetic shown
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -123,6 +149,17 @@ class DoseBlock:
             else {
                 "increased_dose_g": self.titration.increased_dose_g,
                 "same_dose_interval_weeks": self.titration.same_dose_interval_weeks,
+                "at_ceiling": self.titration.at_ceiling,
+                "ceiling_g_per_kg_per_4_weeks": self.titration.ceiling_g_per_kg_per_4_weeks,
+            },
+            "current": None
+            if self.current is None
+            else {
+                "dose_g": self.current.dose_g,
+                "interval_weeks": self.current.interval_weeks,
+                "route": self.current.route,
+                "g_per_kg_per_4_weeks": self.current.g_per_kg_per_4_weeks,
+                "recorded": self.current.recorded,
             },
         }
 

@@ -507,11 +507,12 @@ def explain(
     def body() -> None:
         kb = _knowledge()
         key = identifier.strip()
-        if key.lower() in kb.catalog:
+        recommendation_id = kb.resolve(key.lower())  # a former id (kesimpta.*) is an alias
+        if recommendation_id is not None:
             chosen = _profile(profile)
             from igwatch.render.text import print_explain_recommendation
 
-            print_explain_recommendation(kb.catalog[key.lower()], kb, chosen)
+            print_explain_recommendation(kb.catalog[recommendation_id], kb, chosen)
             return
         if key.upper() in kb.statements:
             from igwatch.render.text import print_explain_statement

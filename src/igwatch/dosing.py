@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
-from igwatch.assessment import DoseBlock, IvigDose, ScigDose, Titration
+from igwatch.assessment import CurrentDose, DoseBlock, IvigDose, ScigDose, Titration
 from igwatch.knowledge.profile import Profile
 from igwatch.timeline import DataIssue
 
@@ -82,15 +82,49 @@ def dosing_weight(
 def _titration(
     weight: Decimal, current_dose_g: Decimal, interval_weeks: Decimal, route: str | None, profile: Profile
 ) -> Titration:
+    """§6: the current dose + one step at the same interval, capped at the titration ceiling; or,
+    for IV every 4 weeks, the same dose every 3 weeks when that stays within the ceiling. Revision 2:
+    an "increase" that would not exceed the current dose is no increase."""
     scale = interval_weeks / 4
+    ceiling_per_kg = _d(profile.igrt_titration_max_g_per_kg)
     step = _d(profile.dose_step_g_per_kg) * weight * scale
-    ceiling = _d(profile.igrt_titration_max_g_per_kg) * weight * scale
+    ceiling = ceiling_per_kg * weight * scale
     increased = min(current_dose_g + step, ceiling)
-    increased_g = min(round_dose(increased, profile), int(ceiling.to_integral_value(rounding="ROUND_FLOOR")))
-    same_dose_every = (
-        ALTERNATIVE_IVIG_INTERVAL_WEEKS if route in (None, "IV") and interval_weeks == 4 else None
+    increased_g: int | None = min(
+        round_dose(increased, profile), int(ceiling.to_integral_value(rounding="ROUND_FLOOR"))
     )
-    return Titration(increased_dose_g=increased_g, same_dose_interval_weeks=same_dose_every)
+    if increased_g is not None and increased_g <= current_dose_g:
+        increased_g = None
+    same_dose_every = None
+    if route in (None, "IV") and interval_weeks == 4:
+        per_4_weeks_every_3 = current_dose_g * 4 / ALTERNATIVE_IVIG_INTERVAL_WEEKS / weight
+        if per_4_weeks_every_3 <= ceiling_per_kg:
+            same_dose_every = ALTERNATIVE_IVIG_INTERVAL_WEEKS
+    at_ceiling = increased_g is None and same_dose_every is None
+    return Titration(
+        increased_dose_g=increased_g,
+        same_dose_interval_weeks=same_dose_every,
+        at_ceiling=at_ceiling,
+        ceiling_g_per_kg_per_4_weeks=float(ceiling_per_kg),
+    )
+
+
+def current_dose(
+    dose_g: float | None, interval_days: float | None, route: str | None, weight: Decimal | None
+) -> CurrentDose:
+    """§6 (revision 2): the patient's own dose, in grams, interval and g/kg per 4 weeks."""
+    weeks = interval_days / 7 if interval_days else None
+    per_kg = None
+    if dose_g and weight and weeks:
+        # shown, never computed with: a float rounded to 2 places is exact enough
+        per_kg = round(dose_g / float(weight) * 4 / weeks, 2)
+    return CurrentDose(
+        dose_g=dose_g,
+        interval_weeks=round(weeks, 1) if weeks is not None else None,
+        route=route,
+        g_per_kg_per_4_weeks=per_kg,
+        recorded=dose_g is not None,
+    )
 
 
 def dose_block(
@@ -99,12 +133,14 @@ def dose_block(
     sex: str | None,
     profile: Profile,
     *,
-    titrate_from_g: float | None = None,
     titrate: bool = False,
+    on_igrt: bool = False,
+    current_dose_g: float | None = None,
     current_interval_days: float | None = None,
     route: str | None = None,
 ) -> tuple[DoseBlock, list[DataIssue]]:
-    """The dose block; with ``titrate`` the titration options for a trough below target."""
+    """The dose block; on replacement the current dose first, and with ``titrate`` the options for
+    a trough below target."""
     weight, basis, issues = dosing_weight(weight_kg, height_cm, sex, profile)
     per_kg = _d(profile.ivig_g_per_kg)
     interval = profile.ivig_interval_weeks
@@ -122,7 +158,7 @@ def dose_block(
             titration = Titration(None, ALTERNATIVE_IVIG_INTERVAL_WEEKS if route in (None, "IV") else None)
         else:
             interval_weeks = (_d(current_interval_days) / 7) if current_interval_days else Decimal(interval)
-            current = _d(titrate_from_g) if titrate_from_g else per_kg * weight
+            current = _d(current_dose_g) if current_dose_g else per_kg * weight
             titration = _titration(
                 weight, current, interval_weeks.quantize(Decimal("0.01")).normalize(), route, profile
             )
@@ -135,5 +171,9 @@ def dose_block(
         scig=ScigDose(profile.scig_conversion_factor, weekly, biweekly),
         trough_target_mg_dl=profile.trough_target_mg_dl,
         titration=titration,
+        current=current_dose(current_dose_g, current_interval_days, route, weight) if on_igrt else None,
+        weight_kg_exact=float(weight.quantize(Decimal("0.001"), rounding=ROUND_HALF_UP).normalize())
+        if weight is not None
+        else None,
     )
     return block, issues

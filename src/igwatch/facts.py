@@ -40,7 +40,6 @@ ACTIVE_CLINICAL = frozenset({"active", "recurrence", "relapse"})
 ANTI_CD20_AGENTS = ("ofatumumab", "ocrelizumab", "rituximab", "ublituximab")
 COMPLETE_PANEL_SPAN_DAYS = 7
 IG_NAMES = {"igg": "IgG", "igm": "IgM", "iga": "IgA"}
-IV_TROUGH_EXCLUSION_DAYS = 7
 DEFAULT_IGRT_INTERVAL_DAYS = {"IV": 28, "SC": 7}
 IGRT_GRACE_DAYS = 28
 
@@ -68,6 +67,12 @@ def _is_planned(record: MedicationRecord) -> bool:
     if record.resource_type == "MedicationRequest":
         return status == "draft" or (record.intent or "").lower() in ("plan", "proposal")
     return False
+
+
+def _bounded_by_later_date(record: MedicationRecord, known_ends: list[date]) -> bool:
+    """A stopped record without an end is bounded by a later end or dose date of the same agent."""
+    begin = record.start or record.authored
+    return begin is not None and any(end > begin for end in known_ends)
 
 
 def classify_course(
@@ -114,7 +119,9 @@ def classify_course(
         if begin is None and record.end is None:
             issues.append(DataIssue("warning", "therapy-undated", f"{what} record without dates", record.id))
         if status in STOPPED_STATUSES and not (record.end is not None and record.end > as_of):
-            past.append((record, record.end or begin))
+            # Revision 2: a period's start says when therapy began, never when it ended; only an
+            # end date or a dose date (a statement's effectiveDateTime) dates the stop.
+            past.append((record, record.end or (record.start if record.start_is_dose_date else None)))
         else:
             current.append(record)
 
@@ -126,9 +133,23 @@ def classify_course(
     if current:
         return Course("current", start, None, False, last_admin, sources)
     if past:
-        ends = [end for _, end in past]
-        stop_unknown = any(end is None for end in ends)
-        stop = None if stop_unknown else max(end for end in ends if end is not None)
+        known = [end for _, end in past if end is not None]
+        unbounded = [
+            record for record, end in past if end is None and not _bounded_by_later_date(record, known)
+        ]
+        for record in unbounded:
+            if record.start is not None or record.authored is not None:
+                issues.append(
+                    DataIssue(
+                        "warning",
+                        "therapy-undated",
+                        f"{what} recorded as stopped without an end date: the stop date is unknown; "
+                        "record the date of the last dose",
+                        record.id,
+                    )
+                )
+        stop_unknown = bool(unbounded)
+        stop = None if stop_unknown or not known else max(known)
         return Course("discontinued", start, stop, stop_unknown, last_admin, sources)
     if planned:
         planned_starts = [r.start for r in planned if r.start is not None]
@@ -153,9 +174,6 @@ class AntiCD20Exposure:
     first_exposure: date | None
     stop: date | None
     stop_unknown: bool
-    ofatumumab: ExposureStatus
-    ever_b_cell_depleted: bool
-    first_b_cell_depletion: date | None
 
     @property
     def exposed(self) -> bool:
@@ -163,24 +181,48 @@ class AntiCD20Exposure:
         return any(a.course.status in ("current", "discontinued") for a in self.agents)
 
     @property
+    def current_agents(self) -> tuple[str, ...]:
+        return tuple(a.agent for a in self.agents if a.course.status == "current")
+
+    @property
+    def named_agents(self) -> str:
+        """The agents a text names: those current, else the latest one, else a generic name."""
+        if self.current_agents:
+            return " and ".join(self.current_agents)
+        return self.primary_agent or "the B-cell-depleting agent"
+
+    @property
+    def planned_starts(self) -> tuple[date, ...]:
+        """The planned first dose of each agent that is only starting."""
+        return tuple(
+            a.course.planned_start
+            for a in self.agents
+            if a.course.status == "starting" and a.course.planned_start is not None
+        )
+
+    @property
+    def first_doses(self) -> tuple[date, ...]:
+        """Each agent's first dose: given (its start) or planned (monitor.ig-baseline is per agent)."""
+        given = tuple(
+            a.course.start
+            for a in self.agents
+            if a.course.status in ("current", "discontinued") and a.course.start is not None
+        )
+        return given + self.planned_starts
+
+    @property
     def baseline_reference(self) -> date | None:
-        """The date a baseline panel must precede: the new agent's start while starting."""
-        if self.status == "starting":
-            planned = [a.course.planned_start for a in self.agents if a.course.status == "starting"]
-            return min(d for d in planned if d is not None) if planned else None
-        return self.first_exposure
+        """The date a baseline panel must precede: the newest agent's first dose, given or planned."""
+        return max(self.first_doses, default=None)
 
 
 def anti_cd20_exposure(
     timeline: Timeline, as_of: date, profile: Profile, issues: list[DataIssue]
 ) -> AntiCD20Exposure:
     by_agent: dict[str, list[MedicationRecord]] = {}
-    depleting: list[MedicationRecord] = []
     for record in timeline.medications:
         if record.category == "anti-cd20":
             by_agent.setdefault(record.agent, []).append(record)
-        elif record.category == "other-b-cell-depleting":
-            depleting.append(record)
     agents: list[AgentExposure] = []
     for agent in sorted(by_agent):
         interval_days = profile.anti_cd20_interval_for(agent) * 7
@@ -194,14 +236,6 @@ def anti_cd20_exposure(
         )
         if course.status != "none":
             agents.append(AgentExposure(agent, course))
-    other_course = classify_course(
-        depleting,
-        as_of,
-        lambda _r: profile.anti_cd20_interval_weeks["default"] * 7,
-        profile.anti_cd20_grace_weeks * 7,
-        [],
-        "B-cell-depleting agent",
-    )
     status: ExposureStatus = "none"
     primary: str | None = None
     for exposure in agents:
@@ -213,19 +247,16 @@ def anti_cd20_exposure(
     stopped = [a.course for a in agents if a.course.status == "discontinued"]
     stop_unknown = any(c.stop_unknown for c in stopped)
     stop = None if stop_unknown or not stopped else max(c.stop for c in stopped if c.stop is not None)
-    ever_depleted = bool(exposed) or other_course.status in ("current", "discontinued")
-    depletion_starts = starts + ([other_course.start] if other_course.start else [])
-    ofa: ExposureStatus = next((a.course.status for a in agents if a.agent == "ofatumumab"), "none")
+    # The stop date matters whenever no agent is current: after stopping, and while switching to
+    # another agent that has not started yet (revision 2, F2).
+    after_stopping = bool(stopped) and status != "current"
     return AntiCD20Exposure(
         status=status,
         agents=tuple(agents),
         primary_agent=primary,
         first_exposure=first,
-        stop=stop if status == "discontinued" else None,
-        stop_unknown=stop_unknown if status == "discontinued" else False,
-        ofatumumab=ofa,
-        ever_b_cell_depleted=ever_depleted,
-        first_b_cell_depletion=min(depletion_starts) if depletion_starts else None,
+        stop=stop if after_stopping else None,
+        stop_unknown=stop_unknown if after_stopping else False,
     )
 
 
@@ -239,6 +270,7 @@ class BCells:
     latest_cd19_date: date | None = None
     threshold: float | None = None
     source: str | None = None
+    unusable_counts: int = 0  # CD19 counts after the stop date that could not be read
 
     @property
     def repleted(self) -> bool:
@@ -266,7 +298,12 @@ def b_cells(timeline: Timeline, as_of: date, profile: Profile, exposure: AntiCD2
         return BCells("unknown")
     after = [lab for lab in timeline.labs_of("cd19-absolute") if stop < lab.date <= as_of]
     if not after:
-        return BCells("unknown")
+        unusable = sum(
+            1
+            for kind, _, when in timeline.unusable_labs
+            if kind == "cd19-absolute" and (when is None or stop < when <= as_of)
+        )
+        return BCells("unknown", unusable_counts=unusable)
     latest = max(after, key=lambda lab: (lab.date, -lab.value))
     limit = latest.reference_low if latest.reference_low is not None else profile.bcell_repletion_cd19_per_ul
     decided = _at_or_above(latest, limit)
@@ -542,9 +579,8 @@ def infection_episodes(
                     r.severity == "life-threatening" or "life-threatening-by-nature" in r.concepts
                     for r in group
                 ),
-                opportunistic=any(
-                    "opportunistic-infection" in r.concepts and r.severity != "mild" for r in group
-                ),
+                # Revision 2: opportunistic infections are serious whatever severity is coded.
+                opportunistic=any("opportunistic-infection" in r.concepts for r in group),
                 antibiotic_refractory=documented
                 and (any(r.antibiotic_response_insufficient for r in group) or len(agents) >= 2),
                 active=any(_record_active(r, as_of, profile)[0] for r in group),
@@ -560,6 +596,12 @@ def infection_episodes(
 
 @dataclass(frozen=True)
 class IgReplacement:
+    """F5: the current (else latest) course of Ig replacement, and every immune globulin record.
+
+    ``immune_globulin_spans`` cover every immune globulin record (replacement or immunomodulatory),
+    from its first to its last date (``as_of`` while it runs): what confounds serology (K-19, F7).
+    """
+
     status: ExposureStatus
     route: str | None = None
     start: date | None = None
@@ -572,12 +614,25 @@ class IgReplacement:
     latest_trough_date: date | None = None
     latest_trough_source: str | None = None
     latest_igg_since_start: date | None = None
+    mid_cycle_records: tuple[str, ...] = ()
     immunomodulatory_records: tuple[str, ...] = ()
-    sources: tuple[str, ...] = ()
+    courses: int = 0
+    immune_globulin_spans: tuple[tuple[date, date], ...] = ()
+    sources: tuple[str, ...] = ()  # the current (else latest) course's records
+    replacement_records: tuple[str, ...] = ()  # every replacement record read, of every course
 
     @property
     def current(self) -> bool:
         return self.status == "current"
+
+    @property
+    def last_immune_globulin(self) -> date | None:
+        return max((end for _, end in self.immune_globulin_spans), default=None)
+
+    def immune_globulin_within(self, day: date, days: int) -> bool:
+        """Was any immune globulin given in the ``days`` up to ``day`` (or running then)?"""
+        since = add_days(day, -days)
+        return any(begin <= day and end >= since for begin, end in self.immune_globulin_spans)
 
 
 def _igrt_interval(record: MedicationRecord) -> float:
@@ -586,56 +641,201 @@ def _igrt_interval(record: MedicationRecord) -> float:
     return DEFAULT_IGRT_INTERVAL_DAYS.get(record.route or "IV", 28)
 
 
+def _begin(record: MedicationRecord) -> date | None:
+    return record.start or record.authored
+
+
+def _reach(record: MedicationRecord, as_of: date) -> date | None:
+    """The last day a record says immune globulin was given or running (``as_of`` while it runs)."""
+    begin = _begin(record)
+    if record.end is not None:
+        return min(record.end, as_of)
+    if record.is_administration or (record.status or "").lower() in STOPPED_STATUSES:
+        return begin
+    return as_of if begin is not None else None
+
+
+def _weight_at(weights: list[LabResult], day: date) -> float | None:
+    """F5: the latest weight on or before ``day`` within 365 days, else the earliest within 365
+    days after it."""
+    before = [w for w in weights if add_days(day, -365) <= w.date <= day]
+    if before:
+        return max(before, key=lambda w: w.date).value
+    after = [w for w in weights if day < w.date <= add_days(day, 365)]
+    return min(after, key=lambda w: w.date).value if after else None
+
+
+def _usable(record: MedicationRecord, as_of: date) -> bool:
+    status = (record.status or "").lower()
+    if status in IGNORED_MEDICATION_STATUSES or _is_planned(record):
+        return False
+    if record.resource_type == "MedicationRequest" and status == "cancelled":
+        return False
+    begin = _begin(record)
+    return begin is None or begin <= as_of
+
+
+def _split_courses(records: list[MedicationRecord], as_of: date) -> list[list[MedicationRecord]]:
+    """Revision 2: a gap longer than the interval + 4 weeks between one record's end or last
+    administration and the next record's start begins a new course. Undated records join the
+    latest course (they can only say that replacement runs, not when)."""
+    dated = sorted((r for r in records if _begin(r) is not None), key=lambda r: (_begin(r), r.id))
+    courses: list[list[MedicationRecord]] = []
+    reach: date | None = None
+    interval = 0.0
+    for record in dated:
+        begin = _begin(record)
+        assert begin is not None
+        if not courses or reach is None or (begin - reach).days > interval + IGRT_GRACE_DAYS:
+            courses.append([])
+            reach = None
+        courses[-1].append(record)
+        record_reach = _reach(record, as_of) or begin
+        reach = record_reach if reach is None else max(reach, record_reach)
+        interval = _igrt_interval(record)
+    undated = [r for r in records if _begin(r) is None]
+    if undated:
+        if courses:
+            courses[-1].extend(undated)
+        else:
+            courses.append(undated)
+    return courses
+
+
+def _trough(
+    course: list[MedicationRecord],
+    start: date,
+    route: str,
+    interval_days: float,
+    igg: list[LabResult],
+    profile: Profile,
+) -> tuple[list[LabResult], list[str], set[str]]:
+    """F5 (revision 2): the troughs of the current course, the mid-cycle IgG levels, and the
+    troughs whose timing against the doses could not be checked (no dose recorded before them)."""
+    doses = sorted(d for r in course if r.is_administration and (d := r.start) is not None)
+    troughs: list[LabResult] = []
+    mid_cycle: list[str] = []
+    timing_unknown: set[str] = set()
+    for lab in igg:
+        if (lab.date - start).days < profile.trough_min_days_after_start:
+            continue
+        if route == "SC":
+            troughs.append(lab)  # SC levels are steady
+            continue
+        previous = max((d for d in doses if d <= lab.date), default=None)
+        if previous is None:
+            troughs.append(lab)
+            timing_unknown.add(lab.id)
+            continue
+        since = (lab.date - previous).days
+        if since == 0 or since >= interval_days - profile.trough_max_days_before_dose:
+            troughs.append(lab)  # on a dose day (drawn before the dose), or in the last days before the next
+        else:
+            mid_cycle.append(lab.id)
+    return troughs, mid_cycle, timing_unknown
+
+
 def ig_replacement(
     timeline: Timeline,
     as_of: date,
     profile: Profile,
-    weight_kg: float | None,
     episodes: list[Episode],
     issues: list[DataIssue],
 ) -> IgReplacement:
+    weights = timeline.labs_of("weight")
     replacement: list[MedicationRecord] = []
-    immunomodulatory: list[str] = []
+    immunomodulatory: list[MedicationRecord] = []
     for record in timeline.medications:
         if record.category != "immune-globulin":
             continue
+        day = _begin(record)
+        weight_kg = _weight_at(weights, day) if day is not None and record.dose_g else None
         if weight_kg and record.dose_g:
             per_4_weeks = record.dose_g / weight_kg * (28 / _igrt_interval(record))
-            if per_4_weeks > profile.igrt_max_g_per_kg_per_4_weeks:
-                immunomodulatory.append(record.id)
+            sc = record.route == "SC"
+            ceiling = (
+                profile.igrt_max_g_per_kg_per_4_weeks_sc if sc else profile.igrt_max_g_per_kg_per_4_weeks
+            )
+            if per_4_weeks > ceiling:
+                immunomodulatory.append(record)
+                issues.append(
+                    DataIssue(
+                        "info",
+                        "ig-immunomodulatory-dose",
+                        f"immune globulin {record.dose_g:g} g ({per_4_weeks:.2f} g/kg per 4 weeks at "
+                        f"{weight_kg:g} kg) is above the {'SC' if sc else 'IV'} replacement ceiling "
+                        f"{ceiling:g} g/kg per 4 weeks: an immunomodulatory dose, shown but not counted "
+                        "as replacement",
+                        record.id,
+                    )
+                )
                 continue
         replacement.append(record)
-    course = classify_course(replacement, as_of, _igrt_interval, IGRT_GRACE_DAYS, issues, "Ig replacement")
-    if course.status in ("none", "starting"):
+    spans = tuple(
+        (begin, reach)
+        for record in (*replacement, *immunomodulatory)
+        if _usable(record, as_of)
+        and (begin := _begin(record)) is not None
+        and (reach := _reach(record, as_of)) is not None
+    )
+    immunomodulatory_ids = tuple(r.id for r in immunomodulatory)
+    usable = [r for r in replacement if _usable(r, as_of)]
+    planned = [r for r in replacement if _is_planned(r)]
+    courses = _split_courses(usable, as_of)
+    classified = [
+        (records, classify_course(records, as_of, _igrt_interval, IGRT_GRACE_DAYS, issues, "Ig replacement"))
+        for records in courses
+    ]
+    on_igrt: list[str] = []
+    for records, past in classified:
+        if past.start is None or past.status not in ("current", "discontinued"):
+            continue
+        if past.status == "current":
+            until = as_of
+        else:
+            until = past.stop or max((_reach(r, as_of) or past.start for r in records), default=past.start)
+        effect_from = add_days(past.start, profile.igrt_effect_days)
+        on_igrt += [e.id for e in episodes if effect_from <= e.onset <= until and e.id not in on_igrt]
+    chosen = next((c for c in reversed(classified) if c[1].status == "current"), None)
+    if chosen is None and classified:
+        chosen = classified[-1]
+    if chosen is None or chosen[1].status in ("none", "starting"):
+        status: ExposureStatus = "starting" if planned else "none"
         return IgReplacement(
-            course.status, immunomodulatory_records=tuple(immunomodulatory), sources=course.sources
+            status,
+            immunomodulatory_records=immunomodulatory_ids,
+            courses=len(courses),
+            immune_globulin_spans=spans,
+            sources=tuple(r.id for r in planned),
+            replacement_records=tuple(r.id for r in (*usable, *planned)),
         )
-    used = [r for r in replacement if r.id in course.sources]
-    dated = sorted(used, key=lambda r: r.start or r.authored or date.min)
+    used, course = chosen
+    dated = sorted(used, key=lambda r: _begin(r) or date.min)
     route = next((r.route for r in reversed(dated) if r.route), None)
     dose = next((r.dose_g for r in reversed(dated) if r.dose_g), None)
     interval = next((r.interval_days for r in reversed(dated) if r.interval_days), None)
     start = course.start
-    end = course.stop if course.status == "discontinued" else as_of
-    on_igrt: tuple[str, ...] = ()
     latest_trough: LabResult | None = None
     latest_igg_since_start: date | None = None
-    if start is not None:
-        effect_from = add_days(start, profile.igrt_effect_days)
-        on_igrt = tuple(e.id for e in episodes if effect_from <= e.onset <= (end or as_of))
-        iv_admins = [
-            r.start for r in used if r.is_administration and r.start and (r.route or route or "IV") == "IV"
-        ]
+    mid_cycle: list[str] = []
+    if start is not None and course.status == "current":
         igg_since = [lab for lab in timeline.labs_of("igg") if start <= lab.date <= as_of]
         latest_igg_since_start = max((lab.date for lab in igg_since), default=None)
-        troughs = [
-            lab
-            for lab in igg_since
-            if (lab.date - start).days >= profile.trough_min_days_after_start
-            # drawn on the infusion day counts (drawn before the dose); 1-7 days after does not
-            and not any(0 < (lab.date - d).days <= IV_TROUGH_EXCLUSION_DAYS for d in iv_admins if d)
-        ]
+        interval_days = interval or DEFAULT_IGRT_INTERVAL_DAYS.get(route or "IV", 28)
+        troughs, mid_cycle, timing_unknown = _trough(
+            used, start, route or "IV", interval_days, igg_since, profile
+        )
         latest_trough = latest_result(troughs, as_of)
+        if latest_trough is not None and latest_trough.id in timing_unknown:
+            issues.append(
+                DataIssue(
+                    "info",
+                    "trough-timing-unknown",
+                    "no administration dates are recorded for this IV course: the IgG is taken as a "
+                    "trough, but its timing against the doses cannot be checked",
+                    latest_trough.id,
+                )
+            )
     return IgReplacement(
         status=course.status,
         route=route,
@@ -644,13 +844,17 @@ def ig_replacement(
         dose_g=dose,
         interval_days=interval,
         last_administration=course.last_administration,
-        episodes_on_igrt=on_igrt,
+        episodes_on_igrt=tuple(on_igrt),
         latest_trough=latest_trough.value if latest_trough else None,
         latest_trough_date=latest_trough.date if latest_trough else None,
         latest_trough_source=latest_trough.id if latest_trough else None,
         latest_igg_since_start=latest_igg_since_start,
-        immunomodulatory_records=tuple(immunomodulatory),
+        mid_cycle_records=tuple(mid_cycle),
+        immunomodulatory_records=immunomodulatory_ids,
+        courses=len(courses),
+        immune_globulin_spans=spans,
         sources=course.sources,
+        replacement_records=tuple(r.id for r in (*usable, *planned)),
     )
 
 
@@ -745,15 +949,8 @@ def specific_antibody_response(
         return SpecificAntibodyResponse(
             "not-assessable", set_date, why="no qualifying vaccination", sources=ids
         )
-    passive_from = add_days(set_date, -profile.passive_antibody_days)
-    igrt_recent = igrt.status != "none" and (
-        (
-            igrt.start is not None
-            and igrt.start <= set_date
-            and (igrt.stop is None or igrt.stop >= passive_from)
-        )
-        or (igrt.last_administration is not None and passive_from <= igrt.last_administration <= set_date)
-    )
+    # Revision 2: any immune globulin, replacement or immunomodulatory, looks like a response (K-19).
+    igrt_recent = igrt.immune_globulin_within(set_date, profile.passive_antibody_days)
     vaccination = max(vaccinations, key=lambda v: v.date or date.min)
     if igrt_recent:
         issues.append(
@@ -761,7 +958,7 @@ def specific_antibody_response(
                 "info",
                 "pneumococcal-not-assessable",
                 f"pneumococcal titres of {set_date.isoformat()} were drawn within {profile.passive_antibody_days} "
-                "days of Ig replacement: passively transferred antibodies",
+                "days of immune globulin: passively transferred antibodies",
                 ids[0],
             )
         )
@@ -769,7 +966,7 @@ def specific_antibody_response(
             "not-assessable",
             set_date,
             vaccination_date=vaccination.date,
-            why="within the passive-antibody period of Ig replacement",
+            why="within the passive-antibody period of immune globulin",
             sources=ids,
         )
     protective = sum(
@@ -799,6 +996,7 @@ class IgmDeficiencyFact:
     status: IgmDeficiency
     why: str = ""
     sources: tuple[str, ...] = ()
+    low_igm_results: int = 0  # IgM results below the limit, on distinct dates (a repeat confirms)
 
 
 def igm_deficiency(
@@ -810,8 +1008,8 @@ def igm_deficiency(
     iga: Immunoglobulin,
 ) -> IgmDeficiencyFact:
     diagnoses = [d for d in _valid_diagnoses(timeline, as_of) if d.concept == "selective-igm-deficiency"]
-    if exposure.ever_b_cell_depleted:
-        first = exposure.first_b_cell_depletion
+    if exposure.exposed:
+        first = exposure.first_exposure
         counted = [d for d in diagnoses if d.date is not None and first is not None and d.date < first]
         if counted:
             return IgmDeficiencyFact(
@@ -827,10 +1025,17 @@ def igm_deficiency(
     if diagnoses:
         return IgmDeficiencyFact("confirmed", "diagnosis recorded", tuple(d.id for d in diagnoses))
     if igm.low and not igg.low and not iga.low:
+        limit = igm.limit if igm.limit is not None else 0.0
+        low_dates = {
+            lab.date
+            for lab in timeline.labs_of("igm")
+            if lab.date <= as_of and _below(lab.value, lab.comparator, limit) is True
+        }
         return IgmDeficiencyFact(
             "suspected",
             "isolated low IgM, no diagnosis, never B-cell depleted",
             tuple(s for s in (igm.source,) if s),
+            len(low_dates),
         )
     return IgmDeficiencyFact("none")
 
@@ -918,12 +1123,14 @@ def trend(
         return None
     slope = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / spread
     crossing = None
-    if slope < 0:
+    latest = max(points, key=lambda lab: lab.date)
+    # Revision 2: a value already below its threshold has no crossing to project (it used to pull
+    # the panel to as_of days after the last one); the limit itself already drives the rules.
+    if slope < 0 and latest.value >= threshold:
         at_as_of = mean_y - slope * mean_x
         years = (threshold - at_as_of) / slope
-        # a trend already past its threshold brings the panel forward to as_of (the safe side)
         if years <= 0:
-            crossing = as_of
+            crossing = as_of  # the fitted line is past the threshold though the last value is not
         else:
             try:
                 crossing = add_days(as_of, round(years * 365.25))
@@ -955,6 +1162,7 @@ class Facts:
     body: BodySize
     trends: tuple[Trend, ...]
     live_vaccines_given: tuple[Vaccination, ...]
+    live_vaccines_recent: tuple[tuple[Vaccination, date], ...]
     last_cd19: date | None
     last_lymphocyte_subsets: date | None
     data_issues: tuple[DataIssue, ...] = field(default=())
@@ -977,8 +1185,9 @@ class Facts:
 
     @property
     def b_cells_not_repleted(self) -> bool:
-        """Discontinued with repletion not documented: unknown counts as not repleted."""
-        return self.exposure.status == "discontinued" and not self.b_cells.repleted
+        """An agent was given, none is current, and repletion is not documented: unknown counts as
+        not repleted. Revision 2: this holds while switching to another agent as well."""
+        return self.exposure.status != "current" and self.exposure.exposed and not self.b_cells.repleted
 
     @property
     def anti_cd20_restricts(self) -> bool:
@@ -1009,6 +1218,10 @@ class Facts:
             "trends": _plain(self.trends),
             "live_vaccines_given": [
                 {"id": v.id, "date": _plain(v.date), "display": v.display} for v in self.live_vaccines_given
+            ],
+            "live_vaccines_recent": [
+                {"id": v.id, "date": _plain(v.date), "display": v.display, "first_dose": _plain(first)}
+                for v, first in self.live_vaccines_recent
             ],
         }
 
@@ -1063,14 +1276,36 @@ def _live_vaccines_given(
             continue
         stop = exposure.stop
         if (
-            exposure.status == "discontinued"
-            and stop is not None
+            stop is not None
             and vaccination.date > stop
             and repletion_documented_by(timeline, profile, stop, vaccination.date)
         ):
             continue
         given.append(vaccination)
     return given
+
+
+def _live_vaccines_recent(
+    timeline: Timeline, as_of: date, profile: Profile, exposure: AntiCD20Exposure
+) -> list[tuple[Vaccination, date]]:
+    """Live vaccines given less than ``live_vaccine_weeks_before_first_dose`` weeks before an
+    agent's first dose, planned or given (revision 2, ``live-vaccine-recent``). A first dose given
+    more than ``baseline_recent_days`` ago is history: postponing it is no longer possible."""
+    recent_from = add_days(as_of, -profile.baseline_recent_days)
+    first_doses = [d for d in exposure.first_doses if d >= recent_from]
+    limit = 7 * profile.live_vaccine_weeks_before_first_dose
+    found = []
+    for vaccination in timeline.vaccinations:
+        if not vaccination.live or vaccination.ordered or vaccination.date is None:
+            continue
+        if (vaccination.status or "completed").lower() in ("entered-in-error", "not-done"):
+            continue
+        if vaccination.date > as_of:
+            continue
+        before = [d for d in first_doses if 0 < (d - vaccination.date).days < limit]
+        if before:
+            found.append((vaccination, min(before)))
+    return found
 
 
 def derive_facts(timeline: Timeline, as_of: date, profile: Profile, today: date | None = None) -> Facts:
@@ -1083,7 +1318,7 @@ def derive_facts(timeline: Timeline, as_of: date, profile: Profile, today: date 
     iga = immunoglobulin(timeline, "iga", as_of, profile, issues)
     episodes = infection_episodes(timeline, as_of, profile, issues)
     body = body_size(timeline, as_of, profile)
-    igrt = ig_replacement(timeline, as_of, profile, body.weight_kg, episodes, issues)
+    igrt = ig_replacement(timeline, as_of, profile, episodes, issues)
     response = specific_antibody_response(timeline, as_of, profile, igrt, issues)
     igg_trend = trend(
         timeline.labs_of("igg"),
@@ -1119,6 +1354,7 @@ def derive_facts(timeline: Timeline, as_of: date, profile: Profile, today: date 
         body=body,
         trends=tuple(trends),
         live_vaccines_given=tuple(_live_vaccines_given(timeline, as_of, profile, exposure)),
+        live_vaccines_recent=tuple(_live_vaccines_recent(timeline, as_of, profile, exposure)),
         last_cd19=max(
             (lab.date for lab in timeline.labs_of("cd19-absolute") if lab.date <= as_of), default=None
         ),

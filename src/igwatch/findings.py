@@ -295,7 +295,8 @@ def derive_findings(f: Facts, p: Profile) -> Findings:
             f.body.sex,
             p,
             titrate=trough == "below",
-            titrate_from_g=f.igrt.dose_g if f.igrt.current else None,
+            on_igrt=f.igrt.current,
+            current_dose_g=f.igrt.dose_g if f.igrt.current else None,
             current_interval_days=f.igrt.interval_days if f.igrt.current else None,
             route=f.igrt.route,
         )

@@ -21,7 +21,7 @@ LabKind = Literal[
 Severity = Literal["mild", "moderate", "severe", "life-threatening"]
 IssueSeverity = Literal["error", "warning", "info"]
 MedicationResource = Literal["MedicationStatement", "MedicationRequest", "MedicationAdministration"]
-MedicationCategory = Literal["anti-cd20", "other-b-cell-depleting", "immune-globulin", "antibiotic"]
+MedicationCategory = Literal["anti-cd20", "immune-globulin", "antibiotic"]
 Route = Literal["IV", "SC"]
 Sex = Literal["male", "female"]
 
@@ -143,6 +143,7 @@ class MedicationRecord:
     reason_references: tuple[str, ...] = ()
     reason_texts: tuple[str, ...] = ()
     recognised_by_name: bool = False
+    start_is_dose_date: bool = False
 
     @property
     def is_administration(self) -> bool:
@@ -181,10 +182,22 @@ class SerologyOrder:
 
 @dataclass(frozen=True)
 class Patient:
+    """``deceased``: ``Patient.deceasedBoolean`` true or a ``deceasedDateTime`` (dated by
+    ``deceased_date`` when it could be read)."""
+
     id: str
     birth_date: date | None
     sex: Sex | None
     name: str = ""
+    deceased: bool = False
+    deceased_date: date | None = None
+
+    def deceased_by(self, as_of: date) -> bool:
+        """Deceased on or before ``as_of`` (clinical-spec §1, revision 2); an unreadable date of
+        death counts as deceased (the record says so; only its date is unknown)."""
+        if not self.deceased:
+            return False
+        return self.deceased_date is None or self.deceased_date <= as_of
 
 
 @dataclass
@@ -199,6 +212,9 @@ class Timeline:
     vaccinations: list[Vaccination] = field(default_factory=list)
     serology: list[SerologyOrder] = field(default_factory=list)
     data_issues: list[DataIssue] = field(default_factory=list)
+    #: Results of a kind igwatch reads that could not be used (kind, ``Type/id``, date if any):
+    #: each also has an error-level data issue; facts use them to say "no usable result".
+    unusable_labs: list[tuple[LabKind, str, date | None]] = field(default_factory=list)
 
     def labs_of(self, kind: LabKind) -> list[LabResult]:
         return [lab for lab in self.labs if lab.kind == kind]

@@ -36,7 +36,7 @@ ORDER_CASES: dict[str, list[tuple[str, str, list[str]]]] = {
     "order-select-live-mmr-by-cvx": [("vaccine.live-avoid", "critical", ["delete"])],
     "order-sign-live-varicella-by-name": [("vaccine.live-avoid", "critical", ["delete"])],
     "order-sign-live-zoster-while-starting": [("vaccine.live-avoid", "warning", ["delete"])],
-    "order-sign-ofatumumab-active-infection": [("kesimpta.delay-dose", "warning", [])],
+    "order-sign-ofatumumab-active-infection": [("anti-cd20.delay-dose", "warning", [])],
     "order-select-ofatumumab-first-without-baseline": [("monitor.ig-baseline", "warning", ["create"])],
     "order-sign-viral-serology": [("serology.false-negative-risk", "info", [])],
     "order-sign-ivig-dose-too-high": [("igrt.order-dose", "warning", ["update"])],

@@ -694,7 +694,7 @@ def test_anti_cd20_agents_by_code_and_name() -> None:
         (
             "MedicationAdministration/m3",
             "MedicationAdministration",
-            "other-b-cell-depleting",
+            "anti-cd20",  # revision 2: every B-cell-depleting agent is population K
             "obinutuzumab",
             date(2021, 3, 4),
             None,

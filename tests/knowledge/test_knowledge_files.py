@@ -42,9 +42,9 @@ CATALOG_STATEMENTS: dict[str, list[str]] = {
     "igrt.order-indication": ["K-20", "K-8", "D-8"],  # order hooks only (contract §4)
     "prophylaxis.consider": ["K-17", "D-6", "D-7", "D-17"],
     "prophylaxis.not-routine": ["K-17"],
-    "kesimpta.continue": ["K-1", "K-6", "K-7", "K-12", "K-22"],
-    "kesimpta.consider-discontinuation": ["K-13"],
-    "kesimpta.delay-dose": ["K-15"],
+    "anti-cd20.continue": ["K-1", "K-6", "K-7", "K-12", "K-22"],
+    "anti-cd20.consider-discontinuation": ["K-13"],
+    "anti-cd20.delay-dose": ["K-15"],
     "vaccine.live-avoid": ["K-14"],
     "serology.false-negative-risk": ["K-18"],
     "serology.passive-antibodies": ["K-19"],
@@ -74,9 +74,9 @@ CATALOG_POPULATION: dict[str, str] = {
     "igrt.order-indication": "any",
     "prophylaxis.consider": "any",
     "prophylaxis.not-routine": "K",
-    "kesimpta.continue": "K-ofa",
-    "kesimpta.consider-discontinuation": "K-ofa",
-    "kesimpta.delay-dose": "K-ofa",
+    "anti-cd20.continue": "K",
+    "anti-cd20.consider-discontinuation": "K",
+    "anti-cd20.delay-dose": "K",
     "vaccine.live-avoid": "K",
     "serology.false-negative-risk": "K",
     "serology.passive-antibodies": "any",
@@ -95,8 +95,8 @@ CATALOG_BASE_PRIORITY: dict[str, str] = {
     "igrt.breakthrough-infections": "warning",
     "igrt.order-dose": "warning",
     "igrt.order-indication": "warning",
-    "kesimpta.consider-discontinuation": "warning",
-    "kesimpta.delay-dose": "warning",
+    "anti-cd20.consider-discontinuation": "warning",
+    "anti-cd20.delay-dose": "warning",
     "evaluate.igm-deficiency": "warning",
 }  # every other id: info
 
@@ -110,8 +110,9 @@ REASON_CODES: dict[str, list[str]] = {
         "recurrent-bacterial",
         "impaired-specific-antibodies",
         "prophylaxis-failed",
+        "titres-first",  # igwatch's code for §5's "draw the titres first" wording
     ],
-    "kesimpta.consider-discontinuation": [
+    "anti-cd20.consider-discontinuation": [
         "opportunistic-infection",
         "recurrent-despite-igrt",
         "severe-igg-with-severe-infection",
@@ -119,12 +120,20 @@ REASON_CODES: dict[str, list[str]] = {
     "prophylaxis.consider": ["recurrent-infections", "mild-presentation", "alternative-first-line"],
     "monitor.ig-due": MONITOR_CODES,
     "monitor.igg-trough": ["scheduled", "overdue", "never-measured", "start-unknown", "trend"],
-    "vaccine.live-avoid": ["on-therapy", "starting", "not-repleted", "live-vaccine-given"],
+    "vaccine.live-avoid": [
+        "on-therapy",
+        "starting",
+        "not-repleted",
+        "live-vaccine-given",
+        "live-vaccine-recent",
+    ],
+    "igrt.trough-below-target": ["trough-below-target", "at-ceiling"],  # §6 revision 2: at the ceiling
     "igrt.order-dose": ["dose-above", "dose-below", "weight-missing"],
 }
 
 REQUIRED_VARIANTS: dict[str, set[str]] = {
-    "igrt.start": {"K", "D", "K-verify"},
+    "igrt.start": {"K", "D", "K-verify", "D-titres-first"},
+    "risk.normal-igg-not-protective": {"titres", "no-titres"},
     "monitor.ig-due": {"scheduled", "overdue", "never-measured", "trend"},
     "monitor.igg-trough": {"scheduled", "overdue", "never-measured", "start-unknown"},
     "vaccine.live-avoid": {
@@ -132,10 +141,12 @@ REQUIRED_VARIANTS: dict[str, set[str]] = {
         "not-repleted",
         "starting",
         "live-vaccine-given",
+        "live-vaccine-recent",
         "order",
         "order-starting",
     },
     "igrt.trough-on-target": {"within", "above"},
+    "igrt.trough-below-target": {"titrate", "at-ceiling"},
     "prophylaxis.consider": {"K", "D"},
     "igrt.order-dose": {"dose-above", "dose-below", "weight-missing"},
 }
@@ -167,6 +178,9 @@ PROFILE_KEYS = {
     "pneumococcal_response_window_days",
     "passive_antibody_days",
     "igrt_max_g_per_kg_per_4_weeks",
+    "igrt_max_g_per_kg_per_4_weeks_sc",
+    "trough_max_days_before_dose",
+    "live_vaccine_weeks_before_first_dose",
     "igrt_effect_days",
     "igrt_titration_max_g_per_kg",
     "trough_min_days_after_start",
@@ -189,18 +203,16 @@ AREAS = {
     "monitoring",
     "replacement",
     "prophylaxis",
-    "ofatumumab",
+    "anti-cd20",
     "vaccines",
     "serology",
     "education",
     "evaluation",
     "risk",
 }
-POPULATIONS = {"K", "K-ofa", "D", "K, D", "any"}
+POPULATIONS = {"K", "D", "K, D", "any"}
 PRIORITIES = {"info", "warning", "critical"}
-CLASS_NOTE = (
-    "Guide K is written for ofatumumab; igwatch applies it to all anti-CD20 agents (same label precautions)."
-)
+CLASS_NOTE = "Guide K is written for ofatumumab; igwatch applies it to all B-cell-depleting agents (same label precautions)."
 
 CITATION_GROUP = r"(\d+(?:,\s*\d+)*)"
 STATEMENT_REF = re.compile(r"\b([KD]-\d+)\b")
@@ -388,7 +400,7 @@ def test_recommendation_fields(rec: dict[str, Any]) -> None:
             "monitor": "monitoring",
             "igrt": "replacement",
             "prophylaxis": "prophylaxis",
-            "kesimpta": "ofatumumab",
+            "anti-cd20": "anti-cd20",
             "vaccine": "vaccines",
             "serology": "serology",
             "education": "education",
@@ -471,10 +483,10 @@ def test_wording_never_stronger_than_the_guides() -> None:
     start = by_id["igrt.start"]["summary_variants"]
     assert start["K"].startswith("Consider")
     assert start["D"].startswith("Start")
-    stop = by_id["kesimpta.consider-discontinuation"]
+    stop = by_id["anti-cd20.consider-discontinuation"]
     assert stop["summary"].startswith("Consider")
     assert "never a reason to stop" in stop["detail"]
-    assert "not a reason to stop" in by_id["kesimpta.continue"]["summary"]
+    assert "not a reason to stop" in by_id["anti-cd20.continue"]["summary"]
     for rec in catalog():
         for text in (rec["summary"], *rec.get("summary_variants", {}).values()):
             lowered = text.lower()

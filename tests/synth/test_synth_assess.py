@@ -37,6 +37,7 @@ REALISTIC = {
     "infection-unresolved-stale",
     "weight-missing",
     "pneumococcal-not-assessable",
+    "ig-immunomodulatory-dose",  # high-dose immune globulin is shown, with this info issue (F5)
     "recognised-by-name",
 }
 

@@ -49,7 +49,8 @@ def stats() -> CohortStats:
         result.populations["+".join(data["populations"]) or "neither"] += 1
         result.fired.update(rec["id"] for rec in data["recommendations"])
         facts = data["facts"]
-        if facts["anti_cd20"]["ofatumumab"] == "current":
+        agents = facts["anti_cd20"]["agents"]
+        if any(a["agent"] == "ofatumumab" and a["course"]["status"] == "current" for a in agents):
             igm = facts["immunoglobulins"]["igm"]["state"]
             if igm != "unknown":
                 result.ofa_current_igm_known += 1

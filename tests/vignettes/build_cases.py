@@ -57,9 +57,9 @@ CATALOG = [
     "igrt.mucosal-residual-risk",
     "prophylaxis.consider",
     "prophylaxis.not-routine",
-    "kesimpta.continue",
-    "kesimpta.consider-discontinuation",
-    "kesimpta.delay-dose",
+    "anti-cd20.continue",
+    "anti-cd20.consider-discontinuation",
+    "anti-cd20.delay-dose",
     "vaccine.live-avoid",
     "serology.false-negative-risk",
     "serology.passive-antibodies",
@@ -69,6 +69,10 @@ CATALOG = [
     "risk.normal-igg-not-protective",
     "risk.autoimmunity-persistent-infection",
 ]
+# Reason codes igwatch adds where §5 asks for wording but names no code: igrt.start's "draw the
+# titres first" (D, response not assessed) and igrt.trough-below-target's "at the titration ceiling"
+# (§6), and the trough-below reason itself.
+BEYOND_SPEC_REASONS = {"titres-first", "at-ceiling", "trough-below-target"}
 REASONS = {
     "igrt.start": {
         "encapsulated-recurrent",
@@ -78,8 +82,9 @@ REASONS = {
         "recurrent-bacterial",
         "impaired-specific-antibodies",
         "prophylaxis-failed",
+        "titres-first",
     },
-    "kesimpta.consider-discontinuation": {
+    "anti-cd20.consider-discontinuation": {
         "opportunistic-infection",
         "recurrent-despite-igrt",
         "severe-igg-with-severe-infection",
@@ -87,7 +92,14 @@ REASONS = {
     "prophylaxis.consider": {"recurrent-infections", "mild-presentation", "alternative-first-line"},
     "monitor.ig-due": {"scheduled", "overdue", "never-measured", "trend"},
     "monitor.igg-trough": {"scheduled", "overdue", "never-measured", "trend"},
-    "vaccine.live-avoid": {"on-therapy", "starting", "not-repleted", "live-vaccine-given"},
+    "vaccine.live-avoid": {
+        "on-therapy",
+        "starting",
+        "not-repleted",
+        "live-vaccine-given",
+        "live-vaccine-recent",
+    },
+    "igrt.trough-below-target": {"trough-below-target", "at-ceiling"},
 }
 DATA_ISSUE_CODES = {
     "unit-missing": "error",
@@ -744,12 +756,12 @@ def cases_k8a():
         "§5 igrt.start K-8a: 2 severe pneumococcal pneumonias (2026-02-03, 2026-08-19) in 12 months on "
         "ofatumumab, IgG/IgM normal ('whatever the level'); §6 82 kg: 32.8 g -> 35 g (6.7%), SCIG 8.2->8 / 16.4->16",
         E(
-            present=["igrt.start", "kesimpta.continue", *ALWAYS],
+            present=["igrt.start", "anti-cd20.continue", *ALWAYS],
             absent=[
                 "prophylaxis.consider",
                 "igrt.not-for-labs-alone",
                 "igrt.mucosal-residual-risk",
-                "kesimpta.consider-discontinuation",
+                "anti-cd20.consider-discontinuation",
             ],
             reasons={"igrt.start": ["encapsulated-recurrent"]},
             priority={"igrt.start": "warning"},
@@ -764,7 +776,7 @@ def cases_k8a():
         "§5 igrt.start K-8a twin: only 1 severe pneumococcal pneumonia (2026-08-19) -> no K-8a, no "
         "recurrence (prophylaxis.consider needs >= 2 episodes), no dose block",
         E(
-            present=["kesimpta.continue", *ALWAYS],
+            present=["anti-cd20.continue", *ALWAYS],
             absent=["igrt.start", "prophylaxis.consider"],
             dosing_null=True,
         ),
@@ -864,10 +876,10 @@ def cases_k8a():
     case(
         "k8a-ocrelizumab-class-extension",
         "§1/§9.10 K rules apply to every anti-CD20: ocrelizumab + 2 severe pneumococcal pneumonias -> "
-        "igrt.start encapsulated-recurrent; kesimpta.* is ofatumumab-only",
+        "igrt.start encapsulated-recurrent; revision 2: anti-cd20.continue too (no K-13 reason)",
         E(
-            present=["igrt.start"],
-            absent=["kesimpta.continue"],
+            present=["igrt.start", "anti-cd20.continue"],
+            absent=["anti-cd20.consider-discontinuation"],
             reasons={"igrt.start": ["encapsulated-recurrent"]},
             populations=["K"],
         ),
@@ -1083,12 +1095,12 @@ def cases_k8b():
         "§5 igrt.start K-8b: IgG 399 mg/dL < 400 (IgM 80, IgA 130 normal, no infections) -> igrt.start "
         "igg-below-threshold, warning; not-for-labs-alone needs IgG not severe; §6 75 kg: 30.0 g -> 30 g",
         E(
-            present=["igrt.start", "kesimpta.continue"],
+            present=["igrt.start", "anti-cd20.continue"],
             absent=[
                 "igrt.not-for-labs-alone",
                 "igrt.mucosal-residual-risk",
                 "prophylaxis.consider",
-                "kesimpta.consider-discontinuation",
+                "anti-cd20.consider-discontinuation",
                 "risk.normal-igg-not-protective",
             ],
             reasons={"igrt.start": ["igg-below-threshold"]},
@@ -1151,10 +1163,10 @@ def cases_k8b():
     )
     case(
         "k8b-ocrelizumab",
-        "K-8b for any anti-CD20 (§9.10): ocrelizumab + IgG 380 -> igrt.start igg-below-threshold",
+        "K-8b for any anti-CD20 (§9.10): ocrelizumab + IgG 380 -> igrt.start igg-below-threshold; "
+        "revision 2: anti-cd20.continue (no severe infection)",
         E(
-            present=["igrt.start"],
-            absent=["kesimpta.continue"],
+            present=["igrt.start", "anti-cd20.continue"],
             reasons={"igrt.start": ["igg-below-threshold"]},
         ),
         [k_base(agent="ocr", ig=(380, 80, 130), start="2024-02-01")],
@@ -1206,11 +1218,11 @@ def cases_k8c_k8d():
     case(
         "k8c-active-life-threatening-critical",
         "§5 K-8c: pneumonia coded life-threatening 442452003, onset 2026-08-01 (75 days), still active -> "
-        "critical while active; active infection -> kesimpta.delay-dose",
+        "critical while active; active infection -> anti-cd20.delay-dose",
         E(
-            present=["igrt.start", "kesimpta.delay-dose"],
+            present=["igrt.start", "anti-cd20.delay-dose"],
             reasons={"igrt.start": ["life-threatening-infection"]},
-            priority={"igrt.start": "critical", "kesimpta.delay-dose": "warning"},
+            priority={"igrt.start": "critical", "anti-cd20.delay-dose": "warning"},
         ),
         [k_base(), infection("2026-08-01", PNEUMONIA, severity="life-threatening", clinical="active")],
     )
@@ -1221,7 +1233,7 @@ def cases_k8c_k8d():
         "igrt.start warning, no delay-dose",
         E(
             present=["igrt.start"],
-            absent=["kesimpta.delay-dose"],
+            absent=["anti-cd20.delay-dose"],
             reasons={"igrt.start": ["life-threatening-infection"]},
             priority={"igrt.start": "warning"},
         ),
@@ -1308,7 +1320,7 @@ def cases_k8c_k8d():
 
 
 # ============================================================================================
-# kesimpta.consider-discontinuation / kesimpta.continue / kesimpta.delay-dose
+# anti-cd20.consider-discontinuation / anti-cd20.continue / anti-cd20.delay-dose
 # ============================================================================================
 def igrt_statement(start="2026-01-10", dose=30, every=4, route="iv", status="active", end=None):
     drug = "ivig" if route == "iv" else "scig"
@@ -1318,21 +1330,26 @@ def igrt_statement(start="2026-01-10", dose=30, every=4, route="iv", status="act
 def cases_kesimpta():
     case(
         "kcd-pml-critical",
-        "§5 kesimpta.consider-discontinuation opportunistic-infection (K-13): PML 22255007 onset 2026-08-01 "
-        "on ofatumumab -> critical; kesimpta.continue needs no discontinuation reason",
+        "§5 anti-cd20.consider-discontinuation opportunistic-infection (K-13): PML 22255007 onset 2026-08-01 "
+        "on ofatumumab -> critical; anti-cd20.continue needs no discontinuation reason",
         E(
-            present=["kesimpta.consider-discontinuation"],
-            absent=["kesimpta.continue"],
-            reasons={"kesimpta.consider-discontinuation": ["opportunistic-infection"]},
-            priority={"kesimpta.consider-discontinuation": "critical"},
+            present=["anti-cd20.consider-discontinuation"],
+            absent=["anti-cd20.continue"],
+            reasons={"anti-cd20.consider-discontinuation": ["opportunistic-infection"]},
+            priority={"anti-cd20.consider-discontinuation": "critical"},
         ),
         [k_base(), infection("2026-08-01", PML, clinical="active")],
     )
     case(
         "kcd-pml-coded-mild",
-        "F4 opportunistic is serious unless coded mild: PML with severity mild -> no "
-        "consider-discontinuation; kesimpta.continue",
-        E(present=["kesimpta.continue"], absent=["kesimpta.consider-discontinuation"]),
+        "F4 (revision 2) opportunistic is always serious: PML coded mild -> consider-discontinuation "
+        "opportunistic-infection, critical; no continue",
+        E(
+            present=["anti-cd20.consider-discontinuation", "anti-cd20.delay-dose"],
+            absent=["anti-cd20.continue"],
+            reasons={"anti-cd20.consider-discontinuation": ["opportunistic-infection"]},
+            priority={"anti-cd20.consider-discontinuation": "critical"},
+        ),
         [k_base(), infection("2026-08-01", PML, severity="mild", clinical="active")],
     )
     case(
@@ -1340,10 +1357,10 @@ def cases_kesimpta():
         "F4 opportunistic set via ICD-10 A81.2 (PML), onset 2026-05-01 resolved -> consider-discontinuation "
         "opportunistic-infection, critical",
         E(
-            present=["kesimpta.consider-discontinuation"],
-            absent=["kesimpta.continue"],
-            reasons={"kesimpta.consider-discontinuation": ["opportunistic-infection"]},
-            priority={"kesimpta.consider-discontinuation": "critical"},
+            present=["anti-cd20.consider-discontinuation"],
+            absent=["anti-cd20.continue"],
+            reasons={"anti-cd20.consider-discontinuation": ["opportunistic-infection"]},
+            priority={"anti-cd20.consider-discontinuation": "critical"},
         ),
         [k_base(), infection("2026-05-01", A81_2, abatement="2026-07-01")],
     )
@@ -1352,8 +1369,8 @@ def cases_kesimpta():
         "F4 opportunistic set: pneumocystosis ICD-10 B59, onset 2026-06-10 resolved -> "
         "consider-discontinuation opportunistic-infection",
         E(
-            present=["kesimpta.consider-discontinuation"],
-            reasons={"kesimpta.consider-discontinuation": ["opportunistic-infection"]},
+            present=["anti-cd20.consider-discontinuation"],
+            reasons={"anti-cd20.consider-discontinuation": ["opportunistic-infection"]},
         ),
         [k_base(), infection("2026-06-10", B59, abatement="2026-07-05")],
     )
@@ -1361,13 +1378,19 @@ def cases_kesimpta():
         "kcd-pml-outside-window",
         "§5 serious opportunistic episode 'in the window': PML onset 2025-10-14 (outside 12 months), resolved -> "
         "no consider-discontinuation",
-        E(present=["kesimpta.continue"], absent=["kesimpta.consider-discontinuation"]),
+        E(present=["anti-cd20.continue"], absent=["anti-cd20.consider-discontinuation"]),
         [k_base(), infection("2025-10-14", PML, abatement="2026-01-10")],
     )
     case(
         "kcd-pml-ocrelizumab",
-        "§5 consider-discontinuation is K-ofa: PML on ocrelizumab -> no kesimpta.* recommendation",
-        E(absent=["kesimpta.consider-discontinuation", "kesimpta.continue", "kesimpta.delay-dose"]),
+        "§1/§5 (revision 2) the therapy rules apply to every agent: active PML on ocrelizumab -> "
+        "consider-discontinuation critical, delay-dose; never silence",
+        E(
+            present=["anti-cd20.consider-discontinuation", "anti-cd20.delay-dose"],
+            absent=["anti-cd20.continue"],
+            reasons={"anti-cd20.consider-discontinuation": ["opportunistic-infection"]},
+            priority={"anti-cd20.consider-discontinuation": "critical"},
+        ),
         [k_base(agent="ocr", start="2024-02-01"), infection("2026-08-01", PML, clinical="active")],
     )
     gap("2026-01-10", "2026-02-07", 28)
@@ -1377,14 +1400,14 @@ def cases_kesimpta():
         "and 2026-06-01 -> 2 episodes on IgRT; trough 700 on target -> also igrt.breakthrough-infections",
         E(
             present=[
-                "kesimpta.consider-discontinuation",
+                "anti-cd20.consider-discontinuation",
                 "igrt.breakthrough-infections",
                 "igrt.trough-on-target",
             ],
-            absent=["kesimpta.continue", "igrt.start"],
-            reasons={"kesimpta.consider-discontinuation": ["recurrent-despite-igrt"]},
+            absent=["anti-cd20.continue", "igrt.start"],
+            reasons={"anti-cd20.consider-discontinuation": ["recurrent-despite-igrt"]},
             priority={
-                "kesimpta.consider-discontinuation": "warning",
+                "anti-cd20.consider-discontinuation": "warning",
                 "igrt.breakthrough-infections": "warning",
             },
         ),
@@ -1402,9 +1425,9 @@ def cases_kesimpta():
         "§5 twin: first sinusitis 2026-02-06 = start + 27 days is before the IgRT effect -> 1 episode on IgRT "
         "-> no consider-discontinuation, no breakthrough; on IgRT so no prophylaxis.consider",
         E(
-            present=["kesimpta.continue", "igrt.trough-on-target"],
+            present=["anti-cd20.continue", "igrt.trough-on-target"],
             absent=[
-                "kesimpta.consider-discontinuation",
+                "anti-cd20.consider-discontinuation",
                 "igrt.breakthrough-infections",
                 "prophylaxis.consider",
             ],
@@ -1422,13 +1445,13 @@ def cases_kesimpta():
         "§5 severe-igg-with-severe-infection (§9.7): IgG 350 < 400 and a severe pneumonia 2026-05-01 -> "
         "consider-discontinuation warning; igrt.start igg-below-threshold",
         E(
-            present=["kesimpta.consider-discontinuation", "igrt.start"],
-            absent=["kesimpta.continue"],
+            present=["anti-cd20.consider-discontinuation", "igrt.start"],
+            absent=["anti-cd20.continue"],
             reasons={
-                "kesimpta.consider-discontinuation": ["severe-igg-with-severe-infection"],
+                "anti-cd20.consider-discontinuation": ["severe-igg-with-severe-infection"],
                 "igrt.start": ["igg-below-threshold"],
             },
-            priority={"kesimpta.consider-discontinuation": "warning"},
+            priority={"anti-cd20.consider-discontinuation": "warning"},
         ),
         [k_base(ig=(350, 80, 130)), infection("2026-05-01", PNEUMONIA, severity="severe")],
     )
@@ -1436,28 +1459,28 @@ def cases_kesimpta():
         "kcd-severe-infection-outside-window",
         "§5 twin: IgG 350 with a severe pneumonia 2025-10-14 (outside the 12-month window) -> no "
         "consider-discontinuation",
-        E(present=["igrt.start"], absent=["kesimpta.consider-discontinuation"]),
+        E(present=["igrt.start"], absent=["anti-cd20.consider-discontinuation"]),
         [k_base(ig=(350, 80, 130)), infection("2025-10-14", PNEUMONIA, severity="severe")],
     )
     case(
         "kcd-igg-400-severe-infection",
-        "§5 twin: IgG 400 is not severe -> no consider-discontinuation; kesimpta.continue",
-        E(present=["kesimpta.continue"], absent=["kesimpta.consider-discontinuation", "igrt.start"]),
+        "§5 twin: IgG 400 is not severe -> no consider-discontinuation; anti-cd20.continue",
+        E(present=["anti-cd20.continue"], absent=["anti-cd20.consider-discontinuation", "igrt.start"]),
         [k_base(ig=(400, 80, 130)), infection("2026-05-01", PNEUMONIA, severity="severe")],
     )
     case(
         "kcd-severe-igg-moderate-infection",
         "§5 twin: IgG 350 with a moderate pneumonia (not severe) -> no consider-discontinuation",
-        E(present=["kesimpta.continue", "igrt.start"], absent=["kesimpta.consider-discontinuation"]),
+        E(present=["anti-cd20.continue", "igrt.start"], absent=["anti-cd20.consider-discontinuation"]),
         [k_base(ig=(350, 80, 130)), infection("2026-05-01", PNEUMONIA, severity="moderate")],
     )
     case(
         "kesimpta-continue-low-igm",
-        "§5 kesimpta.continue (K-6, K-22): ofatumumab current, IgM 28 low, no infections -> continue; "
+        "§5 anti-cd20.continue (K-6, K-22): ofatumumab current, IgM 28 low, no infections -> continue; "
         "not-for-labs-alone; prophylaxis.not-routine; no delay-dose without active infection",
         E(
             present=[
-                "kesimpta.continue",
+                "anti-cd20.continue",
                 "igrt.not-for-labs-alone",
                 "prophylaxis.not-routine",
                 "risk.encapsulated-bacteria",
@@ -1466,37 +1489,43 @@ def cases_kesimpta():
                 *ALWAYS,
             ],
             absent=[
-                "kesimpta.delay-dose",
-                "kesimpta.consider-discontinuation",
+                "anti-cd20.delay-dose",
+                "anti-cd20.consider-discontinuation",
                 "igrt.start",
                 "monitor.bcells",
                 "monitor.ig-baseline",
             ],
             reasons={"vaccine.live-avoid": ["on-therapy"]},
-            priority={"kesimpta.continue": "info", "vaccine.live-avoid": "info"},
+            priority={"anti-cd20.continue": "info", "vaccine.live-avoid": "info"},
             populations=["K"],
         ),
         [k_base(ig=(910, 28, 130))],
     )
     case(
         "kesimpta-continue-on-igrt",
-        "§5 kesimpta.continue during IgRT (K-12): ofatumumab + IVIG, no discontinuation reason -> continue",
-        E(present=["kesimpta.continue", "monitor.igg-trough"], absent=["kesimpta.consider-discontinuation"]),
+        "§5 anti-cd20.continue during IgRT (K-12): ofatumumab + IVIG, no discontinuation reason -> continue",
+        E(
+            present=["anti-cd20.continue", "monitor.igg-trough"],
+            absent=["anti-cd20.consider-discontinuation"],
+        ),
         [k_base(ig=None), igrt_statement(), ig_panel("2026-09-25", 650, 21, 90)],
     )
 
     # delay-dose: active infection (F4: active/recurrence/relapse, no abatement, onset within 90 days)
     case(
         "delay-active-uti",
-        "§5 kesimpta.delay-dose (K-15): active UTI onset 2026-09-20, no abatement -> delay the dose; continue "
+        "§5 anti-cd20.delay-dose (K-15): active UTI onset 2026-09-20, no abatement -> delay the dose; continue "
         "may fire with it",
-        E(present=["kesimpta.delay-dose", "kesimpta.continue"], priority={"kesimpta.delay-dose": "warning"}),
+        E(
+            present=["anti-cd20.delay-dose", "anti-cd20.continue"],
+            priority={"anti-cd20.delay-dose": "warning"},
+        ),
         [k_base(), infection("2026-09-20", UTI, severity="moderate", clinical="active")],
     )
     case(
         "delay-resolved-infection",
         "F4 twin: UTI onset 2026-09-20 resolved with abatement 2026-10-01 -> not active, no delay-dose",
-        E(present=["kesimpta.continue"], absent=["kesimpta.delay-dose"]),
+        E(present=["anti-cd20.continue"], absent=["anti-cd20.delay-dose"]),
         [k_base(), infection("2026-09-20", UTI, severity="moderate", abatement="2026-10-01")],
     )
     gap("2026-07-17", AS_OF, 90)
@@ -1504,7 +1533,7 @@ def cases_kesimpta():
         "delay-active-90-days",
         "F4 active_infection_max_days: unresolved UTI onset 2026-07-17 = as_of - 90 days -> still active -> "
         "delay-dose",
-        E(present=["kesimpta.delay-dose"]),
+        E(present=["anti-cd20.delay-dose"]),
         [k_base(), infection("2026-07-17", UTI, severity="moderate", clinical="active")],
     )
     case(
@@ -1512,7 +1541,7 @@ def cases_kesimpta():
         "F4 twin: unresolved UTI onset 2026-07-16 = 91 days -> not active (no delay-dose) and a data issue "
         "infection-unresolved-stale (§7 warning)",
         E(
-            absent=["kesimpta.delay-dose"],
+            absent=["anti-cd20.delay-dose"],
             data_issue={
                 "severity": "warning",
                 "resource_type": "Condition",
@@ -1524,20 +1553,20 @@ def cases_kesimpta():
     case(
         "delay-recurrence-status",
         "F4 active includes clinicalStatus recurrence: sinusitis recurrence onset 2026-10-01 -> delay-dose",
-        E(present=["kesimpta.delay-dose"]),
+        E(present=["anti-cd20.delay-dose"]),
         [k_base(), infection("2026-10-01", SINUSITIS, severity="moderate", clinical="recurrence")],
     )
     case(
         "delay-refuted-not-active",
         "F4 refuted infections are not episodes: active UTI marked refuted -> no delay-dose",
-        E(absent=["kesimpta.delay-dose"]),
+        E(absent=["anti-cd20.delay-dose"]),
         [k_base(), infection("2026-09-20", UTI, clinical="active", verification="refuted")],
     )
     case(
         "delay-starting",
         "§5 delay-dose fires for ofatumumab starting too: plan request (start 2026-10-15) + active UTI -> "
-        "delay-dose; not current -> no kesimpta.continue",
-        E(present=["kesimpta.delay-dose"], absent=["kesimpta.continue"]),
+        "delay-dose; not current -> no anti-cd20.continue",
+        E(present=["anti-cd20.delay-dose"], absent=["anti-cd20.continue"]),
         [
             request("ofa", intent="plan", start="2026-10-15", authored="2026-10-01"),
             ig_panel("2026-09-01", *NORMAL),
@@ -1546,14 +1575,17 @@ def cases_kesimpta():
     )
     case(
         "delay-ocrelizumab",
-        "§5 delay-dose is K-ofa: ocrelizumab + active UTI -> no delay-dose",
-        E(absent=["kesimpta.delay-dose"]),
+        "§5 (revision 2) delay-dose for every agent: ocrelizumab + active UTI -> delay-dose",
+        E(
+            present=["anti-cd20.delay-dose", "anti-cd20.continue"],
+            priority={"anti-cd20.delay-dose": "warning"},
+        ),
         [k_base(agent="ocr", start="2024-02-01"), infection("2026-09-20", UTI, clinical="active")],
     )
     case(
         "delay-discontinued",
         "§5 delay-dose needs ofatumumab current or starting: stopped 2026-04-01 + active UTI -> none",
-        E(absent=["kesimpta.delay-dose", "kesimpta.continue"]),
+        E(absent=["anti-cd20.delay-dose", "anti-cd20.continue"]),
         [
             statement("ofa", "2023-09-01", "2026-04-01", status="stopped"),
             ig_panel("2026-08-20", *NORMAL),
@@ -1585,7 +1617,7 @@ def cases_limits():
     case(
         "igm-34-not-low",
         "F3 twin: IgM 34 is not below 34 -> not low; IgG/IgA normal -> none of the low-IgM recommendations",
-        E(present=["kesimpta.continue"], absent=[*low_igm, "monitor.check-igg"]),
+        E(present=["anti-cd20.continue"], absent=[*low_igm, "monitor.check-igg"]),
         [k_base(ig=(910, 34, 130))],
     )
     case(
@@ -1827,9 +1859,9 @@ def cases_exposure_bcells():
     case(
         "ofa-admin-56-days-current",
         "F1 administration within ofatumumab 4 + 4 grace weeks: last dose 2026-08-20 = as_of - 56 days -> "
-        "current -> kesimpta.continue, live-avoid on-therapy",
+        "current -> anti-cd20.continue, live-avoid on-therapy",
         E(
-            present=["kesimpta.continue", "vaccine.live-avoid", "serology.false-negative-risk"],
+            present=["anti-cd20.continue", "vaccine.live-avoid", "serology.false-negative-risk"],
             absent=["monitor.bcells"],
             reasons={"vaccine.live-avoid": ["on-therapy"]},
         ),
@@ -1852,7 +1884,7 @@ def cases_exposure_bcells():
                 "serology.false-negative-risk",
                 "monitor.ig-due",
             ],
-            absent=["kesimpta.continue", "risk.normal-igg-not-protective"],
+            absent=["anti-cd20.continue", "risk.normal-igg-not-protective"],
             reasons={"vaccine.live-avoid": ["not-repleted"]},
         ),
         [
@@ -1866,15 +1898,16 @@ def cases_exposure_bcells():
     case(
         "ocr-admin-210-days-current",
         "F1 ocrelizumab 26 + 4 weeks = 210 days: last infusion 2026-03-19 -> current -> live-avoid "
-        "on-therapy, normal-IgG card; no kesimpta.*",
+        "on-therapy, normal-IgG card; revision 2: anti-cd20.continue for ocrelizumab too",
         E(
             present=[
                 "vaccine.live-avoid",
                 "serology.false-negative-risk",
                 "risk.normal-igg-not-protective",
                 "monitor.ig-due",
+                "anti-cd20.continue",
             ],
-            absent=["monitor.bcells", "kesimpta.continue"],
+            absent=["monitor.bcells"],
             reasons={"vaccine.live-avoid": ["on-therapy"]},
         ),
         [admin("ocr", "2025-09-19"), admin("ocr", "2026-03-19"), ig_panel("2026-08-20", *NORMAL)],
@@ -1893,9 +1926,9 @@ def cases_exposure_bcells():
     )
     case(
         "ofa-request-active-current",
-        "F1 an active MedicationRequest (intent order) is current -> kesimpta.continue",
+        "F1 an active MedicationRequest (intent order) is current -> anti-cd20.continue",
         E(
-            present=["kesimpta.continue", "vaccine.live-avoid"],
+            present=["anti-cd20.continue", "vaccine.live-avoid"],
             reasons={"vaccine.live-avoid": ["on-therapy"]},
         ),
         [
@@ -1905,14 +1938,14 @@ def cases_exposure_bcells():
     )
     case(
         "ofa-on-hold-current",
-        "F1 an on-hold statement is current -> kesimpta.continue",
-        E(present=["kesimpta.continue", "vaccine.live-avoid"]),
+        "F1 an on-hold statement is current -> anti-cd20.continue",
+        E(present=["anti-cd20.continue", "vaccine.live-avoid"]),
         [statement("ofa", start="2023-09-01", status="on-hold"), ig_panel("2026-08-20", *NORMAL)],
     )
     case(
         "ofa-undated-active-current",
-        "F1 a record with no dates that is not stopped is current -> kesimpta.continue",
-        E(present=["kesimpta.continue"]),
+        "F1 a record with no dates that is not stopped is current -> anti-cd20.continue",
+        E(present=["anti-cd20.continue"]),
         [statement("ofa", status="active"), ig_panel("2026-08-20", *NORMAL)],
     )
     case(
@@ -1920,7 +1953,7 @@ def cases_exposure_bcells():
         "F1 a completed request (boundsPeriod.end 2026-03-01) -> discontinued, no CD19 -> not repleted",
         E(
             present=["vaccine.live-avoid", "monitor.bcells"],
-            absent=["kesimpta.continue"],
+            absent=["anti-cd20.continue"],
             reasons={"vaccine.live-avoid": ["not-repleted"]},
         ),
         [
@@ -1931,7 +1964,7 @@ def cases_exposure_bcells():
     case(
         "ofa-not-taken-ignored",
         "F1 ignored: a not-taken statement is no exposure; normal Ig, no diagnosis -> not applicable",
-        E(applicable=False, populations=[], absent=["kesimpta.continue", "monitor.infections"]),
+        E(applicable=False, populations=[], absent=["anti-cd20.continue", "monitor.infections"]),
         [statement("ofa", start="2023-09-01", status="not-taken"), ig_panel("2026-08-20", *NORMAL)],
     )
     case(
@@ -1952,10 +1985,9 @@ def cases_exposure_bcells():
     case(
         "ublituximab-by-name",
         "§1 ublituximab is an anti-CD20 (K), recognised by name 'Briumvi' -> live-avoid on-therapy; "
-        "kesimpta.* ofatumumab-only",
+        "revision 2: anti-cd20.continue",
         E(
-            present=["vaccine.live-avoid"],
-            absent=["kesimpta.continue"],
+            present=["vaccine.live-avoid", "anti-cd20.continue"],
             populations=["K"],
             reasons={"vaccine.live-avoid": ["on-therapy"]},
         ),
@@ -1974,7 +2006,7 @@ def cases_exposure_bcells():
                 "serology.false-negative-risk",
                 "monitor.ig-due",
             ],
-            absent=["kesimpta.continue"],
+            absent=["anti-cd20.continue"],
             reasons={"vaccine.live-avoid": ["not-repleted"]},
             priority={"vaccine.live-avoid": "info", "monitor.bcells": "info"},
             monitoring={"cd19": {}, "ig-panel": {"due": "2027-03-01", "overdue": False}},
@@ -2071,13 +2103,13 @@ def cases_exposure_bcells():
         "stop-date-latest-administration",
         "F1 stop date = latest of end dates and administrations: statement ended 2026-04-01 but a dose was "
         "given 2026-05-01 -> stop 2026-05-01; CD19 150 on 2026-04-15 is not after it -> not repleted",
-        E(present=["vaccine.live-avoid", "monitor.bcells"], absent=["kesimpta.continue"]),
+        E(present=["vaccine.live-avoid", "monitor.bcells"], absent=["anti-cd20.continue"]),
         [stopped_ofa(), admin("ofa", "2026-05-01"), cd19("2026-04-15", 150), ig_panel("2026-09-01", *NORMAL)],
     )
     case(
         "stop-date-latest-administration-repleted",
         "F1/F2 twin: same, CD19 150 on 2026-05-02 (after the last dose) -> repleted",
-        E(absent=["vaccine.live-avoid", "monitor.bcells", "kesimpta.continue"]),
+        E(absent=["vaccine.live-avoid", "monitor.bcells", "anti-cd20.continue"]),
         [stopped_ofa(), admin("ofa", "2026-05-01"), cd19("2026-05-02", 150), ig_panel("2026-09-01", *NORMAL)],
     )
     case(
@@ -2086,7 +2118,7 @@ def cases_exposure_bcells():
         "CD19 150 -> live-avoid, monitor.bcells; data issue therapy-undated (§7 warning)",
         E(
             present=["vaccine.live-avoid", "monitor.bcells"],
-            absent=["kesimpta.continue"],
+            absent=["anti-cd20.continue"],
             data_issue={
                 "severity": "warning",
                 "resource_type": "MedicationStatement",
@@ -2177,7 +2209,7 @@ def cases_exposure_bcells():
                 "vaccine.live-avoid",
                 "serology.false-negative-risk",
                 "monitor.bcells",
-                "kesimpta.continue",
+                "anti-cd20.continue",
                 "prophylaxis.not-routine",
                 "risk.normal-igg-not-protective",
             ],
@@ -2213,7 +2245,7 @@ def cases_baseline():
             populations=["K"],
             present=["monitor.ig-baseline", "vaccine.live-avoid", *ALWAYS],
             absent=[
-                "kesimpta.continue",
+                "anti-cd20.continue",
                 "monitor.ig-due",
                 "serology.false-negative-risk",
                 "risk.normal-igg-not-protective",
@@ -2242,13 +2274,13 @@ def cases_baseline():
     case(
         "baseline-draft-request",
         "F1 starting: a draft MedicationRequest (first exposure 2026-10-15), no panel -> ig-baseline",
-        E(present=["monitor.ig-baseline"], absent=["kesimpta.continue"]),
+        E(present=["monitor.ig-baseline"], absent=["anti-cd20.continue"]),
         [request("ofa", status="draft", intent="order", start="2026-10-15", authored="2026-10-10")],
     )
     case(
         "baseline-intended-statement",
         "F1 starting: a MedicationStatement 'intended' (start 2026-10-15), no panel -> ig-baseline",
-        E(present=["monitor.ig-baseline"], absent=["kesimpta.continue"]),
+        E(present=["monitor.ig-baseline"], absent=["anti-cd20.continue"]),
         [statement("ofa", start="2026-10-15", status="intended")],
     )
     gap("2026-03-19", "2026-09-15", 180)
@@ -2305,7 +2337,7 @@ def cases_baseline():
         "baseline-plan-after-prior-course",
         "F1 a plan counts as starting only while there is no exposure yet: ofatumumab stopped 2024-06-01, "
         "repleted (CD19 150 on 2025-01-10), new plan -> discontinued+repleted: no baseline, no live-avoid",
-        E(absent=["monitor.ig-baseline", "vaccine.live-avoid", "kesimpta.continue"], populations=["K"]),
+        E(absent=["monitor.ig-baseline", "vaccine.live-avoid", "anti-cd20.continue"], populations=["K"]),
         [
             statement("ofa", "2022-01-10", "2024-06-01", status="stopped"),
             cd19("2025-01-10", 150),
@@ -2655,13 +2687,59 @@ def cases_igrt():
     gap("2026-09-18", "2026-09-26", 8)
     case(
         "trough-8-days-after-iv",
-        "F5 twin: IgG 550 on 2026-09-26 = 8 days after the 09-18 infusion -> trough -> below target",
-        E(present=["igrt.trough-below-target"]),
+        "F5 (revision 2) mid-cycle: IgG 550 on 2026-09-26 = 8 days after the 09-18 infusion, 20 days before "
+        "the next (due 10-16) -> a mid-cycle level, not a trough -> neither trough recommendation",
+        E(present=["monitor.igg-trough"], absent=["igrt.trough-below-target", "igrt.trough-on-target"]),
         [
             k_igrt(550, trough_date="2026-09-26"),
             admin("ivig", "2026-08-21", "iv", 30),
             admin("ivig", "2026-09-18", "iv", 30),
         ],
+    )
+    # Revision 2 twins on trough timing: 4-weekly IVIG 2026-08-21 and 09-18, next dose due 10-16.
+    gap("2026-09-18", "2026-10-16", 28)
+    for days_before, day, is_trough in (
+        (8, "2026-10-08", False),
+        (7, "2026-10-09", True),
+        (6, "2026-10-10", True),
+    ):
+        gap(day, "2026-10-16", days_before)
+        case(
+            f"trough-iv-{days_before}-days-before-next-dose",
+            f"F5 (revision 2) IV trough = on a dose day or within 7 days before the next dose: IgG 550 on "
+            f"{day}, {days_before} days before the dose due 2026-10-16 -> "
+            + ("a trough -> below target" if is_trough else "mid-cycle, not a trough"),
+            E(present=["igrt.trough-below-target"])
+            if is_trough
+            else E(
+                present=["monitor.igg-trough"], absent=["igrt.trough-below-target", "igrt.trough-on-target"]
+            ),
+            [
+                k_igrt(550, trough_date=day),
+                admin("ivig", "2026-08-21", "iv", 30),
+                admin("ivig", "2026-09-18", "iv", 30),
+            ],
+        )
+    case(
+        "trough-iv-on-the-dose-day",
+        "F5 an IV trough drawn on a dose day (before the dose) counts: IgG 550 on 2026-09-18, the infusion "
+        "day -> below target",
+        E(present=["igrt.trough-below-target"]),
+        [
+            k_igrt(550, trough_date="2026-09-18"),
+            admin("ivig", "2026-08-21", "iv", 30),
+            admin("ivig", "2026-09-18", "iv", 30),
+        ],
+    )
+    case(
+        "trough-iv-statement-only-timing-unknown",
+        "F5 (revision 2) IV course recorded by a statement only: the IgG counts as a trough, with a "
+        "trough-timing-unknown info data issue",
+        E(
+            present=["igrt.trough-below-target"],
+            data_issue={"severity": "info", "code": "trough-timing-unknown"},
+        ),
+        [k_igrt(550, trough_date="2026-09-25")],
     )
     gap("2026-09-14", "2026-10-14", 30)
     case(
@@ -2789,9 +2867,28 @@ def cases_igrt():
     )
     case(
         "igrt-scig-weekly-above-limit",
-        "F5 per 4 weeks: SCIG 21 g weekly at 80 kg = 84 g/4 weeks = 1.05 g/kg > 1.0 -> not replacement",
-        E(absent=["monitor.igg-trough", "igrt.trough-on-target"]),
+        "F5 (revision 2) SC ceiling 1.4: SCIG 21 g weekly at 80 kg = 84 g/4 weeks = 1.05 g/kg -> an ordinary "
+        "SC replacement dose (the review found it told to *start* replacement) -> on IgRT, no igrt.start",
+        E(present=["monitor.igg-trough", "igrt.trough-on-target"], absent=["igrt.start"]),
         [k_igrt(1200, dose=21, every=1, route="sc")],
+    )
+    case(
+        "igrt-scig-weekly-at-sc-ceiling",
+        "F5 (revision 2) twin: SCIG 28 g weekly at 80 kg = 112 g/4 weeks = 1.4 g/kg, not above the SC "
+        "ceiling 1.4 -> replacement",
+        E(present=["monitor.igg-trough", "igrt.trough-on-target"]),
+        [k_igrt(1200, dose=28, every=1, route="sc")],
+    )
+    case(
+        "igrt-scig-weekly-above-sc-ceiling",
+        "F5 (revision 2) twin: SCIG 29 g weekly at 80 kg = 116 g/4 weeks = 1.45 g/kg > 1.4 -> "
+        "immunomodulatory: shown with ig-immunomodulatory-dose, not replacement; serology.passive-antibodies",
+        E(
+            present=["serology.passive-antibodies"],
+            absent=["monitor.igg-trough", "igrt.trough-on-target"],
+            data_issue={"severity": "info", "code": "ig-immunomodulatory-dose"},
+        ),
+        [k_igrt(1200, dose=29, every=1, route="sc")],
     )
     case(
         "igrt-high-dose-without-weight",
@@ -2920,7 +3017,7 @@ def cases_igrt():
         "2026-07-01 (both >= start + 28 days), trough 700 on target -> warning",
         E(
             present=["igrt.breakthrough-infections", "igrt.trough-on-target"],
-            absent=["kesimpta.consider-discontinuation", "igrt.review-continuation", "prophylaxis.consider"],
+            absent=["anti-cd20.consider-discontinuation", "igrt.review-continuation", "prophylaxis.consider"],
             priority={"igrt.breakthrough-infections": "warning"},
         ),
         [
@@ -2956,9 +3053,13 @@ def cases_igrt():
     )
     case(
         "breakthrough-ocrelizumab",
-        "§5 breakthrough for any population; consider-discontinuation is K-ofa only: ocrelizumab + IVIG, 2 "
-        "episodes on IgRT, trough on target",
-        E(present=["igrt.breakthrough-infections"], absent=["kesimpta.consider-discontinuation"]),
+        "§5 breakthrough for any population; revision 2: consider-discontinuation for every agent: "
+        "ocrelizumab + IVIG, 2 episodes on IgRT, trough on target -> both, recurrent-despite-igrt",
+        E(
+            present=["igrt.breakthrough-infections", "anti-cd20.consider-discontinuation"],
+            absent=["anti-cd20.continue"],
+            reasons={"anti-cd20.consider-discontinuation": ["recurrent-despite-igrt"]},
+        ),
         [
             statement("ocr", start="2024-02-01"),
             igrt_statement(start="2025-11-01"),
@@ -3075,7 +3176,7 @@ def cases_review():
     case(
         "review-k-ofatumumab-current",
         "§5 twin: ofatumumab current -> B cells presumed depleted -> no review",
-        E(absent=["igrt.review-continuation"], present=["kesimpta.continue"]),
+        E(absent=["igrt.review-continuation"], present=["anti-cd20.continue"]),
         [
             ofa_active(),
             igrt_statement(start="2025-09-01"),
@@ -3287,7 +3388,7 @@ def cases_population_d():
             absent=[
                 "igrt.start",
                 "vaccine.live-avoid",
-                "kesimpta.continue",
+                "anti-cd20.continue",
                 "prophylaxis.not-routine",
                 "monitor.check-igg",
             ],
@@ -3332,8 +3433,14 @@ def cases_population_d():
     )
     case(
         "d-not-suspected-obinutuzumab",
-        "§1 exposure to obinutuzumab (not a K agent) excludes suspected IgM deficiency: IgM 22 -> not applicable",
-        E(applicable=False, populations=[], absent=["evaluate.igm-deficiency"]),
+        "§1 (revision 2) obinutuzumab is a population K agent; its exposure excludes suspected IgM "
+        "deficiency: IgM 22, stopped 2019 -> K only, monitor.bcells, no evaluate.igm-deficiency",
+        E(
+            populations=["K"],
+            present=["monitor.bcells", "vaccine.live-avoid"],
+            absent=["evaluate.igm-deficiency"],
+            reasons={"vaccine.live-avoid": ["not-repleted"]},
+        ),
         [
             statement("obi", "2019-01-10", "2019-06-30", status="completed"),
             ig_panel("2026-09-10", 1010, 22, 180),
@@ -3341,8 +3448,14 @@ def cases_population_d():
     )
     case(
         "d-not-suspected-inebilizumab",
-        "§1 exposure to inebilizumab excludes suspected IgM deficiency -> not applicable",
-        E(applicable=False, populations=[]),
+        "§1 (revision 2) inebilizumab (anti-CD19) is a population K agent: current -> K, continue, "
+        "live-avoid on-therapy; no suspected IgM deficiency",
+        E(
+            populations=["K"],
+            present=["anti-cd20.continue", "vaccine.live-avoid"],
+            absent=["evaluate.igm-deficiency"],
+            reasons={"vaccine.live-avoid": ["on-therapy"]},
+        ),
         [statement("ine", "2022-03-01", status="active"), ig_panel("2026-09-10", 1010, 22, 180)],
     )
     case(
@@ -3379,7 +3492,7 @@ def cases_population_d():
         "populations D and K",
         E(
             populations=["D", "K"],
-            present=["kesimpta.continue", "evaluate.igm-deficiency", "vaccine.live-avoid"],
+            present=["anti-cd20.continue", "evaluate.igm-deficiency", "vaccine.live-avoid"],
         ),
         [d_base(dx_date="2018-05-01"), ofa_active()],
     )
@@ -3387,7 +3500,7 @@ def cases_population_d():
         "d-confirmed-after-exposure-k-only",
         "§1 in an exposed patient only a diagnosis dated before the first exposure counts: diagnosis "
         "2024-02-01 after ofatumumab 2023-09-01 -> K only; no D recommendations",
-        E(populations=["K"], present=["kesimpta.continue"], absent=["evaluate.igm-deficiency"]),
+        E(populations=["K"], present=["anti-cd20.continue"], absent=["evaluate.igm-deficiency"]),
         [d_base(dx_date="2024-02-01"), ofa_active()],
     )
     case(
@@ -4032,9 +4145,9 @@ def cases_data_issues():
     case(
         "di-recognised-by-name",
         "Contract §1 name fallback: ofatumumab only as text 'Kesimpta (ofatumumab) ...' -> recognised, "
-        "kesimpta.continue; info issue recognised-by-name",
+        "anti-cd20.continue; info issue recognised-by-name",
         E(
-            present=["kesimpta.continue"],
+            present=["anti-cd20.continue"],
             data_issue={
                 "severity": "info",
                 "resource_type": "MedicationStatement",
@@ -4047,7 +4160,7 @@ def cases_data_issues():
         "di-stale-infection-not-active",
         "§7 infection-unresolved-stale: sinusitis 'active' since 2026-05-01 (167 days) -> not active, warning",
         E(
-            absent=["kesimpta.delay-dose"],
+            absent=["anti-cd20.delay-dose"],
             data_issue={
                 "severity": "warning",
                 "resource_type": "Condition",
@@ -4067,15 +4180,15 @@ def cases_misc():
     case(
         "ref-contained-medication",
         "Contract §1 references: MedicationStatement -> contained Medication (#kes) coded RxNorm 712566 -> "
-        "ofatumumab current -> kesimpta.continue",
-        E(present=["kesimpta.continue"]),
+        "ofatumumab current -> anti-cd20.continue",
+        E(present=["anti-cd20.continue"]),
         [contained, ig_panel("2026-08-20", *NORMAL)],
     )
     case(
         "ref-medication-reference",
         "Contract §1 references: medicationReference Medication/med-kes (RxNorm 712566) in the bundle -> "
-        "kesimpta.continue",
-        E(present=["kesimpta.continue"]),
+        "anti-cd20.continue",
+        E(present=["anti-cd20.continue"]),
         [
             {"resourceType": "Medication", "id": "med-kes", "code": DRUG["ofa"]},
             statement("ofa", start="2023-09-01", med_ref="Medication/med-kes"),
@@ -4193,9 +4306,9 @@ def cases_second_pass():
     case(
         "ofa-restart-current",
         "F1 most active status wins: an ofatumumab course stopped 2024-03-01 and a new active one since "
-        "2026-01-05 -> current -> kesimpta.continue, no monitor.bcells",
+        "2026-01-05 -> current -> anti-cd20.continue, no monitor.bcells",
         E(
-            present=["kesimpta.continue"],
+            present=["anti-cd20.continue"],
             absent=["monitor.bcells"],
             reasons={"vaccine.live-avoid": ["on-therapy"]},
         ),
@@ -4208,8 +4321,8 @@ def cases_second_pass():
     case(
         "ocr-stopped-ofa-current",
         "F1 patient status = most active agent: ocrelizumab stopped 2023-06-01 (never repleted), ofatumumab "
-        "current -> current: kesimpta.continue, no monitor.bcells",
-        E(present=["kesimpta.continue", "vaccine.live-avoid"], absent=["monitor.bcells"]),
+        "current -> current: anti-cd20.continue, no monitor.bcells",
+        E(present=["anti-cd20.continue", "vaccine.live-avoid"], absent=["monitor.bcells"]),
         [
             statement("ocr", "2020-01-10", "2023-06-01", status="stopped"),
             ofa_active(start="2023-09-01"),
@@ -4223,7 +4336,7 @@ def cases_second_pass():
         E(
             populations=["D", "K"],
             present=["evaluate.igm-deficiency", "vaccine.live-avoid"],
-            absent=["monitor.ig-baseline", "kesimpta.continue"],
+            absent=["monitor.ig-baseline", "anti-cd20.continue"],
             reasons={"vaccine.live-avoid": ["starting"]},
         ),
         [
@@ -4266,7 +4379,7 @@ def cases_second_pass():
         "delay-merged-episode-active",
         "F4 a merged episode is active if any record is: UTI 2026-09-20 resolved + UTI 2026-09-25 active "
         "(5 days apart, one episode) -> delay-dose",
-        E(present=["kesimpta.delay-dose"]),
+        E(present=["anti-cd20.delay-dose"]),
         [
             k_base(),
             infection("2026-09-20", UTI, abatement="2026-09-24"),
@@ -4359,7 +4472,7 @@ def validate(cases):
             errors.append(f"catalog differs from spec §5: {sorted(ids_in_spec ^ set(CATALOG))}")
         for codes in REASONS.values():
             for code in codes:
-                if f"`{code}`" not in sec5:
+                if f"`{code}`" not in sec5 and code not in BEYOND_SPEC_REASONS:
                     errors.append(f"reason {code} not in spec §5")
     for c in cases:
         n = c["name"]

@@ -105,7 +105,18 @@ def check_cards(out, exp):
     return errs
 
 
-def run_case(igwatch, case, tmp):
+def run_command(cmd):
+    """Run igwatch as a subprocess: (exit code, stdout, stderr), or an error list."""
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    except subprocess.TimeoutExpired:
+        return ["timed out after 60 s"]
+    except OSError as e:
+        return [f"cannot run {cmd[0]}: {e}"]
+    return p.returncode, p.stdout, p.stderr
+
+
+def run_case(igwatch, case, tmp, execute=run_command):
     path = os.path.join(tmp, case["name"] + ".json")
     exp = case["expect"]
     with open(path, "w") as f:
@@ -119,26 +130,24 @@ def run_case(igwatch, case, tmp):
         cmd = [igwatch, "assess", path, "--as-of", case["as_of"], "--format", "json"]
         if case.get("profile") and case["profile"] != "default":
             cmd += ["--profile", case["profile"]]
-    try:
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
-    except subprocess.TimeoutExpired:
-        return ["timed out after 60 s"]
-    except OSError as e:
-        return [f"cannot run {igwatch}: {e}"]
+    ran = execute(cmd)
+    if isinstance(ran, list):
+        return ran
+    returncode, stdout, stderr = ran
     want_exit = exp.get("exit", 0)
-    if p.returncode != want_exit:
-        return [f"exit {p.returncode}, want {want_exit}: {p.stderr.strip()[-300:]}"]
+    if returncode != want_exit:
+        return [f"exit {returncode}, want {want_exit}: {stderr.strip()[-300:]}"]
     if want_exit != 0:
         errs = []
-        if "Traceback" in p.stderr:
+        if "Traceback" in stderr:
             errs.append("stack trace on stderr")
-        if not p.stderr.strip():
+        if not stderr.strip():
             errs.append("no message on stderr")
         return errs
     try:
-        out = json.loads(p.stdout)
+        out = json.loads(stdout)
     except ValueError:
-        return [f"stdout is not JSON: {p.stdout[:200]!r}"]
+        return [f"stdout is not JSON: {stdout[:200]!r}"]
     if case.get("hook_request"):
         return check_cards(out, exp["cards"])
     return check_assessment(out, exp)

@@ -425,8 +425,8 @@ def order_cards(
                     selection="at-most-one",
                 )
             )
-    if any(m.id in drafts and m.agent == "ofatumumab" for m in timeline.medications):
-        for rec_id in ("kesimpta.delay-dose", "monitor.ig-baseline"):
+    if any(m.id in drafts and m.category == "anti-cd20" for m in timeline.medications):
+        for rec_id in ("anti-cd20.delay-dose", "monitor.ig-baseline"):
             rec = assessment.recommendation(rec_id)
             if rec is not None:
                 cards.append(_card(rec, public_url, suggestions=_action_suggestions(rec)))

@@ -580,11 +580,22 @@ class _Builder:
         p = self.patient_resource
         gender = _str(p.get("gender"))
         sex: Sex | None = "male" if gender == "male" else "female" if gender == "female" else None
+        died = p.get("deceasedDateTime")
+        died_on = parse_date(died)
+        if died is not None and died_on is None:
+            self.issue(
+                "warning",
+                "date-missing",
+                "Patient.deceasedDateTime cannot be read as a date: the patient is taken as deceased",
+                _key(p),
+            )
         return Patient(
             id=_str(p.get("id")) or _key(p),
             birth_date=parse_date(p.get("birthDate")),
             sex=sex,
             name=_patient_name(p),
+            deceased=p.get("deceasedBoolean") is True or died is not None,
+            deceased_date=died_on,
         )
 
     # -- walk --------------------------------------------------------------------------------
@@ -635,6 +646,7 @@ class _Builder:
         by_name = lab.by_name
         if when is None:
             self.issue("error", "date-missing", f"{kind} result has no usable date; ignored", key)
+            self.timeline.unusable_labs.append((kind, key, None))
             return
         quantity = _obj(obs.get("valueQuantity"))
         if quantity is None or _num(quantity.get("value")) is None:
@@ -644,6 +656,7 @@ class _Builder:
             value = quantity_value(quantity, unit_kind)
         except UnitError as exc:
             self.issue("error", exc.issue_code, f"{kind} result: {exc}; ignored", key)
+            self.timeline.unusable_labs.append((kind, key, when))
             return
         except ValueError:
             return
@@ -655,6 +668,7 @@ class _Builder:
                 f"{kind} {value:g} outside the plausible range {low:g}–{high:g}; ignored",
                 key,
             )
+            self.timeline.unusable_labs.append((kind, key, when))
             return
         comparator = _str(quantity.get("comparator"))
         ref_low, ref_high = self._reference_range(obs, unit_kind)
@@ -881,6 +895,9 @@ class _Builder:
             reason_references=self._reason_references(med),
             reason_texts=_reason_texts(med),
             recognised_by_name=chosen.by_name,
+            # F1: a statement's effectiveDateTime is a dose date, so it can date a stop.
+            start_is_dose_date=resource_type == "MedicationStatement"
+            and parse_date(med.get("effectiveDateTime")) is not None,
         )
         self.timeline.medications.append(record)
         if chosen.by_name:
@@ -1048,7 +1065,8 @@ _SEROLOGY_SETS: Final = frozenset({SEROLOGY_VALUESET})
 
 _CATEGORY: Final[dict[str, MedicationCategory]] = {
     "anti-cd20": "anti-cd20",
-    "other-b-cell-depleting": "other-b-cell-depleting",
+    # Revision 2: every B-cell-depleting agent is population K (a site value set may still say so).
+    "other-b-cell-depleting": "anti-cd20",
     "immune-globulin": "immune-globulin",
     "antibiotic": "antibiotic",
 }

@@ -67,6 +67,7 @@ class CatalogEntry:
     summary_variants: dict[str, str] = field(default_factory=dict)
     class_note: str = ""
     order: int = 0
+    aliases: tuple[str, ...] = ()
 
     def summary_for(self, variant: str | None) -> str:
         if variant is None:
@@ -85,6 +86,12 @@ class Knowledge:
 
     def entry(self, recommendation_id: str) -> CatalogEntry:
         return self.catalog[recommendation_id]
+
+    def resolve(self, recommendation_id: str) -> str | None:
+        """The current id of an id or a former one (revision 2 renamed ``kesimpta.*``)."""
+        if recommendation_id in self.catalog:
+            return recommendation_id
+        return next((e.id for e in self.catalog.values() if recommendation_id in e.aliases), None)
 
     def catalog_order(self, recommendation_id: str) -> int:
         return self.catalog[recommendation_id].order
@@ -137,6 +144,7 @@ def _load_catalog(path: Path, statements: dict[str, Statement]) -> dict[str, Cat
             summary_variants=dict(item.get("summary_variants", {})),
             class_note=item.get("class_note", ""),
             order=order,
+            aliases=_tuple_of_str(item, "aliases"),
         )
         if entry.priority not in PRIORITIES:
             raise KnowledgeError(f"catalog {entry.id}: priority {entry.priority!r}")

@@ -58,6 +58,9 @@ class Profile(BaseModel):
     pneumococcal_response_window_days: tuple[int, int]
     passive_antibody_days: int = PositiveInt
     igrt_max_g_per_kg_per_4_weeks: float = PositiveFloat
+    igrt_max_g_per_kg_per_4_weeks_sc: float = PositiveFloat
+    trough_max_days_before_dose: int = Field(ge=0)
+    live_vaccine_weeks_before_first_dose: int = PositiveInt
     igrt_effect_days: int = Field(ge=0)
     igrt_titration_max_g_per_kg: float = PositiveFloat
     trough_min_days_after_start: int = Field(ge=0)

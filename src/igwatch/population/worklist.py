@@ -122,7 +122,14 @@ def patient_row(assessment: Assessment) -> dict[str, Any]:
             row[f"{kind}_state"] = ig.get("state")
     row["anti_cd20_status"] = _get(facts, "anti_cd20", "status")
     row["anti_cd20_agent"] = _get(facts, "anti_cd20", "primary_agent")
-    row["ofatumumab_status"] = _get(facts, "anti_cd20", "ofatumumab")
+    row["ofatumumab_status"] = next(
+        (
+            a["course"]["status"]
+            for a in _get(facts, "anti_cd20", "agents") or ()
+            if a["agent"] == "ofatumumab"
+        ),
+        "none",
+    )
     row["b_cell_status"] = _get(facts, "b_cells", "status")
     row["igrt_status"] = _get(facts, "ig_replacement", "status")
     row["igm_deficiency"] = _get(facts, "igm_deficiency", "status")

@@ -27,7 +27,7 @@ from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 
-from igwatch.assessment import Assessment, DoseBlock, MonitoringEntry, Recommendation
+from igwatch.assessment import MONITORING_LABEL, Assessment, DoseBlock, MonitoringEntry, Recommendation
 from igwatch.knowledge.catalog import CatalogEntry, Knowledge, Statement
 from igwatch.knowledge.profile import Profile
 from igwatch.timeline import DataIssue
@@ -47,13 +47,6 @@ POPULATION_LABEL = {
     "D": "D (primary IgM deficiency)",
 }
 
-MONITORING_LABEL = {
-    "ig-panel": "Immunoglobulin panel (IgG, IgM, IgA)",
-    "igg-trough": "IgG trough level",
-    "cd19": "CD19 B-cell count",
-    "specific-antibodies": "Specific antibody response (pneumococcal)",
-    "lymphocyte-subsets": "Lymphocyte subsets",
-}
 
 WEIGHT_BASIS_LABEL = {
     "actual": "actual body weight",
@@ -353,6 +346,9 @@ def _recommendation(
         out.append(_indent(Text("Why", style="dim"), 4))
         out.append(_indent(_bullets(one_line(r.text) or r.code for r in rec.reasons), 6))
 
+    if rec.class_note:
+        out.append(_indent(Text(one_line(rec.class_note), style="italic"), 4))
+
     if rec.actions:
         out.append(_indent(Text("Suggested", style="dim"), 4))
         out.append(_indent(_bullets(action_label(a) for a in rec.actions), 6))
@@ -400,6 +396,20 @@ def dose_lines(block: DoseBlock) -> list[tuple[str, str]]:
     """
     ivig, scig = block.ivig, block.scig
     rows: list[tuple[str, str]] = []
+    current = block.current
+    if current is not None:
+        # §6 (revision 2): on replacement the patient's own dose comes first, labelled as such.
+        if current.recorded and current.dose_g is not None:
+            every = f" every {number(current.interval_weeks)} weeks" if current.interval_weeks else ""
+            route = f" {current.route}" if current.route else ""
+            per_kg = (
+                f" ({number(current.g_per_kg_per_4_weeks)} g/kg per 4 weeks)"
+                if current.g_per_kg_per_4_weeks is not None
+                else ""
+            )
+            rows.append(("Current dose", f"{number(current.dose_g, 'g')}{route}{every}{per_kg}"))
+        else:
+            rows.append(("Current dose", "not recorded — record the dose and interval given"))
     if block.weight_kg is None:
         rows.append(("Dosing weight", "none recent enough — record a weight to compute the doses in grams"))
     else:
@@ -411,16 +421,19 @@ def dose_lines(block: DoseBlock) -> list[tuple[str, str]]:
         else ""
     )
     per_kg = f"{number(ivig.g_per_kg)} g/kg"
+    ivig_label = "IVIG (starting dose, for reference)" if current is not None else "IVIG"
     if ivig.dose_g is None:
-        rows.append(("IVIG", f"{per_kg} every {ivig.interval_weeks} weeks{alt}"))
+        rows.append((ivig_label, f"{per_kg} every {ivig.interval_weeks} weeks{alt}"))
     else:
         line = f"{number(ivig.dose_g, 'g')} every {ivig.interval_weeks} weeks{alt}"
-        if ivig.dose_g_exact is not None and block.weight_kg is not None:
-            arithmetic = f"{per_kg} × {number(block.weight_kg, 'kg')} = {number(ivig.dose_g_exact, 'g')}"
+        weight = block.weight_kg_exact if block.weight_kg_exact is not None else block.weight_kg
+        if ivig.dose_g_exact is not None and weight is not None:
+            # the unrounded weight, so the product shown is the product computed
+            arithmetic = f"{per_kg} × {number(weight, 'kg')} = {number(ivig.dose_g_exact, 'g')}"
             if float(ivig.dose_g) != float(ivig.dose_g_exact):
                 arithmetic += f", rounded to {number(ivig.dose_g, 'g')}"
             line += f"\n{arithmetic}"
-        rows.append(("IVIG", line))
+        rows.append((ivig_label, line))
     factor = f"conversion factor {_factor(scig.conversion_factor)} from the IVIG dose"
     if scig.weekly_g is None and scig.biweekly_g is None:
         rows.append(("SCIG", f"the equivalent dose weekly or every 2 weeks ({factor})"))
@@ -440,7 +453,13 @@ def dose_lines(block: DoseBlock) -> list[tuple[str, str]]:
             options.append(f"raise the dose to {number(t.increased_dose_g, 'g')} at the same interval")
         if t.same_dose_interval_weeks is not None:
             options.append(f"give the same dose every {t.same_dose_interval_weeks} weeks")
-        text = "; or ".join(options) if options else "adjust the dose (record a weight to compute it)"
+        if t.at_ceiling:
+            text = (
+                f"the current dose is at or above the titration ceiling ({number(t.ceiling_g_per_kg_per_4_weeks)} "
+                "g/kg per 4 weeks): no increase; review adherence, protein loss, infections and the product"
+            )
+        else:
+            text = "; or ".join(options) if options else "adjust the dose (record a weight to compute it)"
         rows.append(("Trough below target", text[0].upper() + text[1:] + "; recheck the trough in 1 month"))
     return rows
 
@@ -742,7 +761,7 @@ def print_catalog(kb: Knowledge, console: Console | None = None) -> None:
         Rule(Text("igwatch · recommendation catalog", style="bold"), align="left", characters="═"),
         Text(
             f"{len(kb.catalog)} recommendations, in catalog order. "
-            "Population: K anti-CD20, K-ofa ofatumumab only, D IgM deficiency, any = K or D. "
+            "Population: K B-cell-depleting therapy, D IgM deficiency, any = K or D. "
             "`igwatch explain ID` shows one in full.",
             style="dim",
         ),
@@ -751,7 +770,7 @@ def print_catalog(kb: Knowledge, console: Console | None = None) -> None:
     for entry in kb.catalog.values():
         if entry.area and entry.area != area:
             area = entry.area
-            parts.append(_heading(area.capitalize()))
+            parts.append(_heading(area[:1].upper() + area[1:]))  # "Anti-cd20" would miscase CD20
         title = Text()
         title.append(entry.id, style="bold cyan")
         if entry.title and entry.title != entry.id:

@@ -19,17 +19,26 @@ def _iso(day: date | None) -> str:
 
 @recommendation("monitor.ig-baseline")
 def monitor_ig_baseline(f: Facts, k: Findings, p: Profile) -> Fired | None:
-    """Starting anti-CD20, or started recently, without a baseline panel (K-2)."""
-    if f.exposure.status == "starting":
-        why = "anti-CD20 therapy is planned"
-    elif (
-        f.exposure.first_exposure is not None
-        and (f.as_of - f.exposure.first_exposure).days <= p.baseline_recent_days
-    ):
-        why = f"anti-CD20 therapy started {f.exposure.first_exposure.isoformat()}"
+    """Before each agent's first dose, or in its first days, a baseline panel (K-2). Per agent:
+    a patient switching agents needs one before the new agent too (revision 2)."""
+    starting = [a for a in f.exposure.agents if a.course.status == "starting" and a.course.planned_start]
+    given = [
+        a
+        for a in f.exposure.agents
+        if a.course.status in ("current", "discontinued") and a.course.start is not None
+    ]
+    if starting:
+        first = min(starting, key=lambda a: a.course.planned_start or f.as_of)
+        reference = first.course.planned_start or f.as_of
+        why = f"{first.agent} is planned (first dose {reference.isoformat()})"
+    elif given:
+        newest = max(given, key=lambda a: a.course.start or f.as_of)
+        reference = newest.course.start or f.as_of
+        if (f.as_of - reference).days > p.baseline_recent_days:
+            return None
+        why = f"{newest.agent} started {reference.isoformat()}"
     else:
         return None
-    reference = f.exposure.baseline_reference or f.as_of
     panel = f.last_panel
     window_start = add_days(reference, -p.baseline_window_days)
     if panel is not None and window_start <= panel <= reference:
@@ -134,11 +143,24 @@ def monitor_bcells(f: Facts, k: Findings, p: Profile) -> Fired | None:
             f"CD19 {f.b_cells.latest_cd19:g} cells/µL on {_iso(f.b_cells.latest_cd19_date)}, below "
             f"{f.b_cells.threshold:g}"
         )
+    elif stop is None:
+        text = "stop date unknown: repletion cannot be dated"
+    elif f.b_cells.unusable_counts:
+        text = (
+            f"no usable CD19 count after the stop date ({f.b_cells.unusable_counts} could not be read: "
+            "see the data issues)"
+        )
     else:
-        text = "no CD19 count after the stop date" if stop else "stop date unknown: repletion cannot be dated"
+        text = "no CD19 count after the stop date"
+    stopped = ", ".join(a.agent for a in f.exposure.agents if a.course.status == "discontinued")
     schedule = k.schedule
     return Fired(
-        [Reason(f.b_cells.status, f"anti-CD20 stopped {_iso(stop)}; {text}")],
+        [
+            Reason(
+                f.b_cells.status,
+                f"{stopped} stopped {stop.isoformat() if stop else 'on an unknown date'}; {text}",
+            )
+        ],
         monitoring=[MonitoringEntry("cd19", schedule.due, schedule.overdue, f.last_cd19)],
         actions=[order_tests(f.patient_id, "CD19 B-cell count", CD19)],
     )

@@ -17,24 +17,44 @@ def igrt_start(f: Facts, k: Findings, p: Profile) -> Fired | None:
     if not k.igrt_start:
         return None
     codes = k.igrt_start_codes
+    reasons = list(k.igrt_start_reasons)
+    severe = f.episodes_where(lambda e: e.severe)
     if f.d_confirmed and codes & D_START_REASONS:
         variant = "D"
-    elif codes == {"igg-below-threshold"}:
+        untested = f.antibody_response.status in ("not-assessed", "not-assessable")
+        if (
+            untested
+            and "life-threatening-infection" not in codes
+            and not f.igrt.immune_globulin_within(f.as_of, p.passive_antibody_days)
+        ):
+            # Titres drawn after the first dose would show infused antibodies for months (K-19).
+            variant = "D-titres-first"
+            reasons.append(
+                Reason(
+                    "titres-first",
+                    "specific antibody response not yet assessed: where the clinical situation allows, "
+                    "give a pneumococcal polysaccharide vaccine and draw serotype titres 4-8 weeks later, "
+                    f"before the first dose (immune globulin makes them uninterpretable for "
+                    f"{p.passive_antibody_days} days)",
+                )
+            )
+    elif codes == {"igg-below-threshold"} and not severe:
         variant = "K-verify"  # lab value alone: verify infection history first (K-20)
     else:
         variant = "K"
+        if codes == {"igg-below-threshold"}:
+            # A severe infection on record is the clinical impact K-20 asks about: name it.
+            reasons = [
+                Reason(r.code, f"{r.text}; with a severe infection in the window: {episode_list(severe)}")
+                for r in reasons
+            ]
     critical = any(
         e.life_threatening and (e.active or (f.as_of - e.onset).days <= p.critical_recent_days)
         for e in f.episodes
     )
     dose = k.dosing.ivig if k.dosing else None
     actions = [order_ivig(f.patient_id, dose.dose_g, dose.interval_weeks)] if dose and dose.dose_g else []
-    return Fired(
-        list(k.igrt_start_reasons),
-        priority="critical" if critical else "warning",
-        variant=variant,
-        actions=actions,
-    )
+    return Fired(reasons, priority="critical" if critical else "warning", variant=variant, actions=actions)
 
 
 @recommendation("igrt.not-for-labs-alone")
@@ -58,14 +78,30 @@ def _trough_text(f: Facts) -> str:
 def igrt_trough_below_target(f: Facts, k: Findings, p: Profile) -> Fired | None:
     if k.trough != "below":
         return None
-    return Fired(
-        [
-            Reason(
-                "trough-below-target",
-                f"{_trough_text(f)} is below the target {p.trough_target_low:g}-{p.trough_target_high:g}",
-            )
-        ]
+    reasons = [
+        Reason(
+            "trough-below-target",
+            f"{_trough_text(f)} is below the target {p.trough_target_low:g}-{p.trough_target_high:g}",
+        )
+    ]
+    titration = k.dosing.titration if k.dosing else None
+    if titration is None or not titration.at_ceiling:
+        return Fired(reasons, variant="titrate")
+    current = k.dosing.current if k.dosing else None
+    per_kg = (
+        f"{current.g_per_kg_per_4_weeks:g} g/kg per 4 weeks"
+        if current and current.g_per_kg_per_4_weeks is not None
+        else "its g/kg cannot be computed"
     )
+    reasons.append(
+        Reason(
+            "at-ceiling",
+            f"the current dose ({per_kg}) is at or above the titration ceiling of "
+            f"{titration.ceiling_g_per_kg_per_4_weeks:g} g/kg per 4 weeks: no increase; review adherence, "
+            "protein loss, infections and the product",
+        )
+    )
+    return Fired(reasons, variant="at-ceiling")
 
 
 @recommendation("igrt.trough-on-target")

@@ -20,9 +20,11 @@ def risk_encapsulated_bacteria(f: Facts, k: Findings, p: Profile) -> Fired | Non
 def risk_normal_igg_not_protective(f: Facts, k: Findings, p: Profile) -> Fired | None:
     if f.exposure.status != "current" or not f.igg.not_low:
         return None
-    return Fired(
-        [Reason("igg-not-low", f"IgG {f.igg.display()} is not low, on anti-CD20 therapy")],
-    )
+    reasons = [Reason("igg-not-low", f"IgG {f.igg.display()} is not low, on {f.exposure.named_agents}")]
+    if f.igrt.immune_globulin_within(f.as_of, p.passive_antibody_days):
+        # Titres would show infused antibodies (K-19): not suggested in this period.
+        return Fired(reasons, variant="no-titres")
+    return Fired(reasons, variant="titres")
 
 
 @recommendation("risk.autoimmunity-persistent-infection")

@@ -20,18 +20,19 @@ def serology_false_negative_risk(f: Facts, k: Findings, p: Profile) -> Fired | N
 
 @recommendation("serology.passive-antibodies")
 def serology_passive_antibodies(f: Facts, k: Findings, p: Profile) -> Fired | None:
-    if f.igrt.status in ("none", "starting"):
-        return None
+    """Any immune globulin, replacement or immunomodulatory (revision 2, K-19: "received IVIG")."""
     if f.igrt.current:
         return Fired([Reason("on-igrt", "on Ig replacement")])
-    last = max((d for d in (f.igrt.last_administration, f.igrt.stop) if d is not None), default=None)
+    last = f.igrt.last_immune_globulin
     if last is None or add_days(last, p.passive_antibody_days) < f.as_of:
         return None
+    what = "immune globulin" + (" (immunomodulatory dose)" if f.igrt.immunomodulatory_records else "")
+    running = " (still running)" if last >= f.as_of else ""
     return Fired(
         [
             Reason(
                 "recent-igrt",
-                f"last Ig replacement {last.isoformat()}, within {p.passive_antibody_days} days",
+                f"last {what} {last.isoformat()}{running}, within {p.passive_antibody_days} days",
             )
-        ],
+        ]
     )

@@ -34,7 +34,7 @@ WORKLIST_FLAGS: tuple[tuple[str, str], ...] = (
     ("overdue", "Overdue panel or trough"),
     ("igrt_criteria", "Ig replacement criteria met"),
     ("live_vaccine", "Live-vaccine restriction"),
-    ("review_ofatumumab", "Review stopping ofatumumab"),
+    ("review_ofatumumab", "Review stopping the B-cell-depleting agent"),
     ("active_infection", "Active infection"),
 )
 OVERDUE_TESTS = ("ig-panel", "igg-trough")
@@ -163,21 +163,22 @@ def header(assessment: Assessment) -> list[tuple[str, str]]:
 def recommendations(assessment: Assessment, kb: Knowledge) -> list[dict[str, Any]]:
     """Cards: each recommendation with its reasons, statements and suggested actions."""
     cards = []
-    for rec in assessment.to_dict()["recommendations"]:
+    for rec in assessment.recommendations:
         statements = []
-        for sid in rec["statements"]:
+        for sid in rec.statements:
             statement = kb.statements.get(sid)
             statements.append({"id": sid, "summary": one_line(statement.summary) if statement else ""})
         cards.append(
             {
-                "id": rec["id"],
-                "priority": rec["priority"],
-                "badge": PRIORITY_LABEL.get(rec["priority"], rec["priority"].upper()),
-                "title": one_line(kb.catalog[rec["id"]].title) if rec["id"] in kb.catalog else rec["id"],
-                "summary": one_line(rec["summary"]),
-                "reasons": [{"code": r["code"], "text": one_line(r["text"])} for r in rec["reasons"]],
+                "id": rec.id,
+                "priority": rec.priority,
+                "badge": PRIORITY_LABEL.get(rec.priority, rec.priority.upper()),
+                "title": one_line(rec.title or rec.id),
+                "summary": one_line(rec.summary),
+                "reasons": [{"code": r.code, "text": one_line(r.text)} for r in rec.reasons],
+                "class_note": one_line(rec.class_note) if rec.class_note else None,
                 "statements": statements,
-                "actions": [action_label(a) for a in rec["actions"]],
+                "actions": [action_label(a) for a in rec.actions],
             }
         )
     return cards
@@ -241,7 +242,7 @@ def worklist_row(assessment: Assessment, name: str = "") -> WorklistRow:
         "overdue": any(m["overdue"] and m["test"] in OVERDUE_TESTS for m in result["monitoring"]),
         "igrt_criteria": "igrt.start" in ids,
         "live_vaccine": "vaccine.live-avoid" in ids,
-        "review_ofatumumab": "kesimpta.consider-discontinuation" in ids,
+        "review_ofatumumab": "anti-cd20.consider-discontinuation" in ids,
         "active_infection": any(isinstance(e, dict) and e.get("active") for e in episodes),
     }
     return WorklistRow(

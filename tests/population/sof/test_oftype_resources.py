@@ -218,5 +218,5 @@ def test_assess_on_rows_rebuilt_from_the_shipped_view_finds_the_contained_drug()
         )
         return [r.id for r in result.recommendations]
 
-    assert "kesimpta.continue" in recommendations([rebuilt])
+    assert "anti-cd20.continue" in recommendations([rebuilt])
     assert recommendations([rebuilt]) == recommendations([statement])

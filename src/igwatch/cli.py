@@ -576,6 +576,12 @@ def screen(
         typer.Option("--workers", metavar="N", help="DuckDB engine: assess in N processes (0: automatic)."),
     ] = 0,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars.")] = False,
+    include_deceased: Annotated[
+        bool,
+        typer.Option(
+            "--include-deceased", help="List deceased patients too (never in scope; off by default)."
+        ),
+    ] = False,
 ) -> None:
     """Population worklist from a bulk FHIR export (worklist.parquet/.csv, summary.json/.md)."""
 
@@ -597,6 +603,7 @@ def screen(
             workers=max(0, workers),
             today=real_today,
             show_progress=False if quiet else None,
+            include_deceased=include_deceased,
         )
         report = run_screen(Path(export_dir), options)
         summary = report.summary

@@ -72,7 +72,13 @@ CATALOG = [
 # Reason codes igwatch adds where §5 asks for wording but names no code: igrt.start's "draw the
 # titres first" (D, response not assessed) and igrt.trough-below-target's "at the titration ceiling"
 # (§6), and the trough-below reason itself.
-BEYOND_SPEC_REASONS = {"titres-first", "at-ceiling", "trough-below-target"}
+BEYOND_SPEC_REASONS = {
+    "titres-first",
+    "at-ceiling",
+    "trough-below-target",
+    "specific-antibodies",
+    "specific-antibodies-deferred",
+}
 REASONS = {
     "igrt.start": {
         "encapsulated-recurrent",
@@ -100,6 +106,8 @@ REASONS = {
         "live-vaccine-recent",
     },
     "igrt.trough-below-target": {"trough-below-target", "at-ceiling"},
+    # the missing items evaluate.igm-deficiency lists (revision 2: none asked for that cannot be judged)
+    "evaluate.igm-deficiency": {"specific-antibodies", "specific-antibodies-deferred"},
 }
 DATA_ISSUE_CODES = {
     "unit-missing": "error",
@@ -589,7 +597,14 @@ def make_patient(pid, gender="female", birth="1984-05-12"):
 
 
 def bundle(
-    slug, resources, gender="female", birth="1984-05-12", with_patient=True, urn=False, extra_patient=False
+    slug,
+    resources,
+    gender="female",
+    birth="1984-05-12",
+    with_patient=True,
+    urn=False,
+    extra_patient=False,
+    patient_extra=None,
 ):
     pid = f"pat-{slug}"
     entries = []
@@ -607,7 +622,7 @@ def bundle(
     ids = [(r["resourceType"], r["id"]) for r in res]
     assert len(ids) == len(set(ids)), f"duplicate ids in {slug}"
     if with_patient:
-        res.insert(0, make_patient(pid, gender, birth))
+        res.insert(0, {**make_patient(pid, gender, birth), **(patient_extra or {})})
     if extra_patient:
         res.insert(1, make_patient(pid + "-2", "male", "1979-02-03"))
     url = {}
@@ -4448,6 +4463,335 @@ def cases_second_pass():
 # ============================================================================================
 # Validation and output
 # ============================================================================================
+# ============================================================================================
+# Revision 2 of the clinical spec: one twin pair (or more) per finding of the clinical review
+# ============================================================================================
+def cases_revision2():
+    # Finding 1 (F1): a stopped record with a start and no end has an unknown stop date.
+    case(
+        "r2-stopped-start-no-end",
+        "F1 (revision 2) rituximab stopped, period start 2021-03-01 and no end: the start is not a stop "
+        "date -> stop unknown, a 2022 CD19 of 120 documents nothing -> B cells unknown: live-avoid "
+        "not-repleted, monitor.bcells, serology caution, therapy-undated",
+        E(
+            present=["vaccine.live-avoid", "monitor.bcells", "serology.false-negative-risk"],
+            reasons={"vaccine.live-avoid": ["not-repleted"]},
+            data_issue={"severity": "warning", "code": "therapy-undated"},
+        ),
+        [
+            statement("rtx", start="2021-03-01", status="stopped"),
+            cd19("2022-06-01", 120),
+            ig_panel("2026-08-20", *NORMAL),
+        ],
+    )
+    case(
+        "r2-stopped-with-end",
+        "F1 twin: rituximab stopped 2021-03-01 to 2021-09-01 (an end date) -> stop known; CD19 120 on "
+        "2022-06-01 after it >= 80 -> repleted: no live-vaccine restriction, no CD19 monitoring",
+        E(absent=["vaccine.live-avoid", "monitor.bcells", "serology.false-negative-risk"]),
+        [
+            statement("rtx", start="2021-03-01", end="2021-09-01", status="stopped"),
+            cd19("2022-06-01", 120),
+            ig_panel("2026-08-20", *NORMAL),
+        ],
+    )
+    case(
+        "r2-stopped-start-no-end-bounded",
+        "F1 a stopped record without an end is bounded by a later administration of the same agent: "
+        "statement from 2021-03-01 (no end) + infusion 2021-09-01 -> stop 2021-09-01; CD19 120 on "
+        "2022-06-01 -> repleted",
+        E(absent=["vaccine.live-avoid", "monitor.bcells"]),
+        [
+            statement("rtx", start="2021-03-01", status="stopped"),
+            admin("rtx", "2021-09-01"),
+            cd19("2022-06-01", 120),
+            ig_panel("2026-08-20", *NORMAL),
+        ],
+    )
+    # Finding 2 (F2): switching agents keeps the earlier agent's B-cell status.
+    for value, repleted in ((79, False), (80, True)):
+        case(
+            f"r2-switch-cd19-{value}",
+            f"F2 (revision 2) switch: ocrelizumab 2024-05-01 to 2026-05-20, CD19 {value}/uL on 2026-09-01 "
+            "(limit 80), ofatumumab planned 2026-11-01 -> "
+            + (
+                "repleted: the starting advice (live vaccines >= 4 weeks before the first dose), no "
+                "serology caution"
+                if repleted
+                else "not repleted: live-avoid not-repleted (never 'starting'), serology caution, CD19 "
+                "monitoring; baseline panel before the new agent"
+            ),
+            E(
+                present=["vaccine.live-avoid", "monitor.ig-baseline"],
+                absent=["serology.false-negative-risk", "monitor.bcells"],
+                reasons={"vaccine.live-avoid": ["starting"]},
+            )
+            if repleted
+            else E(
+                present=[
+                    "vaccine.live-avoid",
+                    "serology.false-negative-risk",
+                    "monitor.bcells",
+                    "monitor.ig-baseline",
+                ],
+                reasons={"vaccine.live-avoid": ["not-repleted"]},
+            ),
+            [
+                statement("ocr", start="2024-05-01", end="2026-05-20", status="completed"),
+                cd19("2026-09-01", value),
+                request("ofa", intent="plan", start="2026-11-01", authored="2026-10-01"),
+                ig_panel("2026-02-20", *NORMAL),
+            ],
+        )
+    # Finding 3 (§1, §5): every agent gets the therapy rules.
+    for agent, name in (("rtx", "rituximab"), ("obi", "obinutuzumab"), ("ubl", "ublituximab")):
+        case(
+            f"r2-agent-{name}-active-infection",
+            f"§1/§5 (revision 2) {name} current with an active UTI -> anti-cd20.delay-dose and "
+            "anti-cd20.continue for this agent too",
+            E(
+                present=["anti-cd20.delay-dose", "anti-cd20.continue", "vaccine.live-avoid"],
+                populations=["K"],
+            ),
+            [k_base(agent=agent, start="2025-02-01"), infection("2026-10-01", UTI, clinical="active")],
+        )
+    # Finding 5 (§6): never an "increase" at or above the titration ceiling.
+    gap("2026-09-18", "2026-10-14", 26)
+    for slug, dose, increased, at_ceiling in (
+        ("above-ceiling", 60, None, True),
+        ("at-ceiling", 56, None, True),
+        ("one-step-below-ceiling", 49, 55, False),
+    ):
+        case(
+            f"r2-titration-{slug}",
+            f"§6 (revision 2) IVIG {dose} g every 4 weeks at 70 kg ({dose / 70:.2f} g/kg; ceiling 0.8), "
+            "trough 520 below target -> "
+            + (
+                f"increase to {increased} g (above the current dose)"
+                if increased
+                else "no increase (increased_dose_g null), at the ceiling, no 3-weekly option"
+            ),
+            E(
+                present=["igrt.trough-below-target"],
+                reasons={
+                    "igrt.trough-below-target": ["at-ceiling"] if at_ceiling else ["trough-below-target"]
+                },
+                dosing={
+                    "titration.increased_dose_g": increased,
+                    "titration.same_dose_interval_weeks": None,
+                    "titration.at_ceiling": at_ceiling,
+                    "current.dose_g": dose,
+                },
+            ),
+            [
+                ofa_active(),
+                statement("ivig", start="2025-06-01", route="iv", dose_g=dose, every_weeks=4),
+                admin("ivig", "2026-09-18", "iv", dose),
+                ig_panel("2026-10-14", 520, 21, 90),
+                weight("2026-09-01", 70),
+            ],
+        )
+    # Finding 6 (F5): IV ceiling 1.0 g/kg per 4 weeks: a dose at it is replacement, above is not.
+    for dose, replacement in ((80, True), (81, False)):
+        case(
+            f"r2-iv-ceiling-{dose}g",
+            f"F5 IV ceiling: {dose} g every 4 weeks at 80 kg = {dose / 80:.4g} g/kg -> "
+            + (
+                "replacement (at the ceiling)" if replacement else "immunomodulatory, shown with a data issue"
+            ),
+            E(present=["monitor.igg-trough"])
+            if replacement
+            else E(
+                absent=["monitor.igg-trough"],
+                present=["serology.passive-antibodies"],
+                data_issue={"severity": "info", "code": "ig-immunomodulatory-dose"},
+            ),
+            [k_igrt(900, dose=dose)],
+        )
+    # Finding 7 (F5): a restart after a gap longer than the interval + 4 weeks is a new course.
+    as_of_restart = "2026-05-12"
+    for restart, days, same in (("2026-04-15", 56, True), ("2026-04-16", 57, False)):
+        gap("2026-02-18", restart, days)
+        case(
+            f"r2-restart-gap-{days}-days",
+            f"F5 (revision 2) IVIG every 4 weeks 2025-10-01 .. 2026-02-18, then {restart} ({days} days "
+            "later; interval 28 + 28 grace = 56) -> "
+            + (
+                "one course from 2025-10-01: IgG 550 on 2026-05-10 is a trough -> below target"
+                if same
+                else "a new course from the restart: IgG 550 on 2026-05-10 (24 days in) is no trough"
+            ),
+            E(present=["igrt.trough-below-target"])
+            if same
+            else E(
+                present=["monitor.igg-trough"], absent=["igrt.trough-below-target", "igrt.trough-on-target"]
+            ),
+            [
+                ofa_active(),
+                [
+                    admin("ivig", d, "iv", 30)
+                    for d in (
+                        "2025-10-01",
+                        "2025-10-29",
+                        "2025-11-26",
+                        "2025-12-24",
+                        "2026-01-21",
+                        "2026-02-18",
+                    )
+                ],
+                admin("ivig", restart, "iv", 30),
+                ig_panel("2026-05-10", 550, 21, 90),
+                weight("2026-04-01", 75),
+            ],
+            as_of=as_of_restart,
+        )
+    case(
+        "r2-infection-in-gap-not-on-igrt",
+        "F5 (revision 2) an infection during a two-year gap does not count on IgRT: IVIG course "
+        "2024-01..2024-06, restart 2026-07-01; sinusitis 2026-03-01 and 2026-05-01 in the gap -> no "
+        "recurrent-despite-igrt, no breakthrough",
+        E(absent=["anti-cd20.consider-discontinuation", "igrt.breakthrough-infections"]),
+        [
+            ofa_active(),
+            [admin("ivig", d, "iv", 30) for d in ("2024-01-10", "2024-02-07", "2024-03-06", "2024-06-01")],
+            admin("ivig", "2026-07-01", "iv", 30),
+            admin("ivig", "2026-07-29", "iv", 30),
+            admin("ivig", "2026-08-26", "iv", 30),
+            admin("ivig", "2026-09-23", "iv", 30),
+            ig_panel("2026-10-14", 700, 21, 90),
+            weight("2026-09-01", 75),
+            infection("2026-03-01", SINUSITIS, severity="moderate"),
+            infection("2026-05-01", SINUSITIS, severity="moderate"),
+        ],
+    )
+    # Finding 9 (F7): titres after any immune globulin, even an immunomodulatory dose, are passive.
+    for ivig_day, within in (("2026-03-01", True), ("2026-01-10", False)):
+        gap(ivig_day, "2026-07-20", 141 if within else 191)
+        case(
+            f"r2-titres-after-high-dose-ivig-{'within' if within else 'beyond'}-180-days",
+            f"F7 (revision 2) D patient, 140 g IVIG (2 g/kg at 70 kg, for ITP) on {ivig_day}; PPSV23 "
+            "2026-06-15; all serotypes protective on 2026-07-20; as of 2026-08-01 -> "
+            + (
+                "within 180 days: not assessable, evaluate.igm-deficiency, serology.passive-antibodies"
+                if within
+                else "beyond 180 days: a normal response"
+            ),
+            E(
+                present=["evaluate.igm-deficiency", "serology.passive-antibodies"],
+                data_issue={"severity": "info", "code": "pneumococcal-not-assessable"},
+            )
+            if within
+            else E(absent=["evaluate.igm-deficiency", "serology.passive-antibodies"]),
+            [
+                d_base(wt=70, wt_date="2026-02-20", panel_date="2026-07-20"),
+                admin("ivig", ivig_day, "iv", 140),
+                immunization("2026-06-15", "33"),
+                serotypes("2026-07-20", [2.0] * 10),
+                cd19("2026-07-20", 250),
+            ],
+            as_of="2026-08-01",
+        )
+    # Finding 11: a live vaccine shortly before the first dose.
+    for days, day in ((27, "2026-10-05"), (28, "2026-10-04")):
+        gap(day, "2026-11-01", days)
+        case(
+            f"r2-live-vaccine-{days}-days-before-first-dose",
+            f"§5 (revision 2) MMR on {day}, ofatumumab planned 2026-11-01 ({days} days later) -> "
+            + (
+                "live-vaccine-recent: postpone the first dose, warning"
+                if days < 28
+                else "not recent (4 weeks): the starting advice only, info"
+            ),
+            E(
+                present=["vaccine.live-avoid"],
+                reasons={"vaccine.live-avoid": ["starting", "live-vaccine-recent"]},
+                priority={"vaccine.live-avoid": "warning"},
+            )
+            if days < 28
+            else E(
+                present=["vaccine.live-avoid"],
+                reasons={"vaccine.live-avoid": ["starting"]},
+                priority={"vaccine.live-avoid": "info"},
+            ),
+            [
+                request("ofa", intent="plan", start="2026-11-01", authored="2026-09-20"),
+                immunization(day, "03"),
+                ig_panel("2026-09-20", *NORMAL),
+            ],
+        )
+    # Finding 11 (F11): a value already below its limit pulls no panel to today.
+    case(
+        "r2-trend-already-below-no-pull",
+        "F11 (revision 2) IgM falling 60, 45, 30 (limit 34), last panel 2026-09-30: already below -> no "
+        "crossing, the panel stays due 2027-03-30 (scheduled)",
+        E(
+            present=["monitor.ig-due"],
+            reasons={"monitor.ig-due": ["scheduled"]},
+            monitoring={"ig-panel": {"due": "2027-03-30"}},
+        ),
+        [
+            ofa_active(),
+            ig_panel("2025-10-01", 900, 60, 120),
+            ig_panel("2026-04-01", 900, 45, 120),
+            ig_panel("2026-09-30", 900, 30, 120),
+        ],
+    )
+    # Finding 11: evaluate.igm-deficiency during Ig replacement asks for no vaccine response.
+    case(
+        "r2-evaluate-on-ivig-no-vaccine-response",
+        "§5 (revision 2) confirmed IgM deficiency on IVIG, response never assessed -> evaluate with "
+        "specific-antibodies-deferred, info; no specific-antibodies monitoring entry",
+        E(
+            present=["evaluate.igm-deficiency"],
+            reasons={"evaluate.igm-deficiency": ["specific-antibodies-deferred"]},
+            priority={"evaluate.igm-deficiency": "info"},
+        ),
+        [d_base(), igrt_statement(start="2026-01-10", dose=25), cd19("2026-08-20", 250)],
+    )
+    case(
+        "r2-evaluate-off-ivig-asks-vaccine-response",
+        "§5 twin: confirmed IgM deficiency, never on immune globulin, response never assessed -> "
+        "evaluate asks for the pneumococcal response, warning",
+        E(
+            present=["evaluate.igm-deficiency"],
+            reasons={"evaluate.igm-deficiency": ["specific-antibodies"]},
+            priority={"evaluate.igm-deficiency": "warning"},
+            monitoring={"specific-antibodies": {"due": AS_OF}},
+        ),
+        [d_base(), cd19("2026-08-20", 250)],
+    )
+    # Finding 11: a D patient told to start IVIG is told to draw the titres first.
+    case(
+        "r2-d-start-titres-first",
+        "§5 (revision 2) confirmed D, 2 bacterial pneumonias, response not assessed -> igrt.start with "
+        "titres-first (vaccinate and draw titres before the first dose)",
+        E(present=["igrt.start"], reasons={"igrt.start": ["recurrent-bacterial", "titres-first"]}),
+        [d_base(), infection("2026-02-01", J13), infection("2026-07-01", J13)],
+    )
+    case(
+        "r2-d-start-life-threatening-no-titres-first",
+        "§5 twin: confirmed D with a life-threatening sepsis -> igrt.start without titres-first",
+        E(present=["igrt.start"], reasons={"igrt.start": ["life-threatening-infection"]}),
+        [d_base(), infection("2026-09-20", SEPSIS, severity="life-threatening")],
+    )
+    # §1 (revision 2): deceased patients are not applicable.
+    for slug, extra, applicable in (
+        ("boolean", {"deceasedBoolean": True}, False),
+        ("date-before-as-of", {"deceasedDateTime": "2026-10-14"}, False),
+        ("date-on-as-of", {"deceasedDateTime": AS_OF}, False),
+        ("date-after-as-of", {"deceasedDateTime": "2026-10-16"}, True),
+        ("boolean-false", {"deceasedBoolean": False}, True),
+    ):
+        case(
+            f"r2-deceased-{slug}",
+            f"§1 (revision 2) deceased ({json.dumps(extra)}), as of {AS_OF}, on ofatumumab -> "
+            + ("applicable (alive on as_of)" if applicable else "not applicable: deceased"),
+            E(applicable=True, present=["vaccine.live-avoid"]) if applicable else E(applicable=False),
+            [k_base()],
+            patient_extra=extra,
+        )
+
+
 def spec_catalog():
     """Ids and reason codes as written in clinical-spec §5, when the design folder is reachable."""
     for path in (
@@ -4616,6 +4960,7 @@ def main(argv):
         cases_data_issues,
         cases_misc,
         cases_second_pass,
+        cases_revision2,
     ):
         fn()
     errors = validate(CASES)

@@ -13,6 +13,10 @@ from igwatch.store import Database, load_path
 from igwatch.web.demo import DEMO_AS_OF
 from tests.support.servers import dev_settings, start_server
 
+#: A patient on ofatumumab who died the day before the demo day (clinical-spec §1, revision 2).
+DECEASED_CASE = Path(__file__).parents[1] / "vignettes" / "cases" / "v-r2-deceased-date-before-as-of.json"
+DECEASED_ID = "pat-v-r2-deceased-date-before-as-of"
+
 HERE = Path(__file__).parent
 ARTIFACTS = HERE / "artifacts"
 XSS_NAME = "<script>alert(1)</script>"
@@ -82,9 +86,12 @@ def web_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebServer]:
     with start_server(settings) as base_url:
         xss = tmp / "xss.json"
         xss.write_text(json.dumps(xss_bundle()))
+        deceased = tmp / "deceased.json"
+        deceased.write_text(json.dumps(json.loads(DECEASED_CASE.read_text())["bundle"]))
         db = Database(settings.db_url)
         try:
             load_path(db, xss)
+            load_path(db, deceased)
         finally:
             db.close()
         yield WebServer(base_url, settings.db_url, tmp)

@@ -25,7 +25,7 @@ from igwatch.web.auth import hash_password, load_users, verify_password
 from igwatch.web.demo import DEMO_AS_OF, manifest, record_firable
 from tests.support.servers import dev_settings, start_server
 from tests.web import expected
-from tests.web.conftest import XSS_ID, WebServer
+from tests.web.conftest import DECEASED_ID, XSS_ID, WebServer
 
 PATIENT = "example-ofatumumab-hib"
 
@@ -82,6 +82,14 @@ def test_worklist_lists_every_stored_patient_with_counts(web_server: WebServer) 
     assert shown == overdue_ids
     count = re.search(r'class="count-overdue"><strong>(\d+)</strong>', filtered.text)
     assert count and int(count.group(1)) == len(overdue_ids)
+
+
+def test_worklist_leaves_the_deceased_out_unless_asked(web_server: WebServer) -> None:
+    for query in ("/", "/?all=1", "/?live_vaccine=1"):
+        assert f'data-patient-id="{DECEASED_ID}"' not in get(web_server, query).text, query
+    shown = get(web_server, "/?all=1&deceased=1").text
+    assert f'data-patient-id="{DECEASED_ID}"' in shown
+    assert "Not applicable: deceased." in get(web_server, f"/patients/{DECEASED_ID}").text
 
 
 def test_worklist_csv_matches_the_assessments(web_server: WebServer) -> None:

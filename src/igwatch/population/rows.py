@@ -183,6 +183,8 @@ def _patient(row: Row) -> Resource:
     _put(resource, "id", row.get("id"))
     _put(resource, "gender", row.get("gender"))
     _put(resource, "birthDate", row.get("birth_date"))
+    _put(resource, "deceasedBoolean", row.get("deceased_boolean"))
+    _put(resource, "deceasedDateTime", row.get("deceased_date_time"))
     given = row.get("name_given")
     name = _sub(text=row.get("name_text"), family=row.get("name_family"), given=[given] if given else None)
     if name is not None:

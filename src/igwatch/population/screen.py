@@ -46,6 +46,7 @@ class ScreenOptions:
     workers: int = 0  # DuckDB: assessing processes; 0 = automatic
     today: date | None = None
     show_progress: bool | None = None
+    include_deceased: bool = False  # list deceased patients too (never in scope)
 
 
 @dataclass
@@ -69,7 +70,7 @@ def screen(export_dir: Path, options: ScreenOptions) -> ScreenReport:
 
         def emit(row: dict[str, Any]) -> None:
             counts.add(row)
-            if listed(row):
+            if listed(row, options.include_deceased):
                 worklist.add(row)
 
         with Steps(options.show_progress) as steps:

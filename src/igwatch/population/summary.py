@@ -138,6 +138,7 @@ class SummaryCounts:
 
     assessed: int = 0
     in_scope: int = 0
+    deceased: int = 0
     recommendations: Counter[str] = field(default_factory=Counter)
     populations: Counter[str] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)
@@ -154,6 +155,7 @@ class SummaryCounts:
         self.assessed += 1
         if row.get("assessment_error"):
             self.errors[str(row["assessment_error"]).split(":")[0]] += 1
+        self.deceased += bool(row.get("deceased"))
         if not row.get("in_scope"):
             return
         self.in_scope += 1
@@ -194,6 +196,7 @@ class SummaryCounts:
             "patients_screened": patients_screened,
             "patients_assessed": self.assessed,
             "patients_in_scope": self.in_scope,
+            "patients_deceased": self.deceased,
             "populations": {
                 "K": sum(n for p, n in populations.items() if "K" in p.split(";")),
                 "D": sum(n for p, n in populations.items() if "D" in p.split(";")),

@@ -3,7 +3,8 @@
 Columns (contract §5; in the CSV an absent value is empty and booleans are ``true`` / ``false``):
 
 - ``patient_id``; ``populations`` (``K``, ``D`` or ``D;K``, sorted); ``in_scope`` (in either
-  population; the written worklist holds only these rows);
+  population; the written worklist holds only these rows); ``deceased`` (never in scope; listed only
+  with ``--include-deceased``);
 - ``recommendations``: the fired ids joined by ``;`` in catalog order; ``recommendation_priorities``:
   ``id=priority`` pairs in the same order; ``top_priority`` (critical, warning, info or empty);
   ``critical_count``, ``warning_count``;
@@ -34,6 +35,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from igwatch.assessment import PRIORITY_RANK, Assessment
+from igwatch.engine import DECEASED
 from igwatch.knowledge.catalog import knowledge
 
 WORKLIST_SCHEMA: Final = pa.schema(
@@ -41,6 +43,7 @@ WORKLIST_SCHEMA: Final = pa.schema(
         ("patient_id", pa.string()),
         ("populations", pa.string()),
         ("in_scope", pa.bool_()),
+        ("deceased", pa.bool_()),
         ("recommendations", pa.string()),
         ("recommendation_priorities", pa.string()),
         ("top_priority", pa.string()),
@@ -103,6 +106,7 @@ def patient_row(assessment: Assessment) -> dict[str, Any]:
         "patient_id": assessment.patient_id,
         "populations": ";".join(sorted(assessment.populations)),
         "in_scope": bool(assessment.populations),
+        "deceased": assessment.applicable_reason == DECEASED,
         "recommendations": ";".join(r.id for r in recs),
         "recommendation_priorities": ";".join(f"{r.id}={r.priority}" for r in recs),
         "top_priority": next((p for p, n in PRIORITY_RANK.items() if n == top), None),
@@ -155,8 +159,11 @@ def failed_row(patient_id: str, error: Exception) -> dict[str, Any]:
     return row
 
 
-def listed(row: Mapping[str, Any]) -> bool:
-    """Whether a patient's row belongs on the written worklist: in scope, or not assessable."""
+def listed(row: Mapping[str, Any], include_deceased: bool = False) -> bool:
+    """Whether a patient's row belongs on the written worklist: in scope, or not assessable; a
+    deceased patient (never in scope, clinical-spec §1) only when asked."""
+    if include_deceased and row.get("deceased"):
+        return True
     return bool(row.get("in_scope")) or row.get("assessment_error") is not None
 
 

@@ -16,9 +16,10 @@ def restriction_reasons(f: Facts, p: Profile) -> list[Reason]:
     weeks = p.live_vaccine_weeks_before_first_dose
     if f.exposure.status == "current":
         reasons.append(Reason("on-therapy", f"on {f.exposure.named_agents}"))
-    elif f.exposure.status == "starting" and not f.exposure.exposed:
-        # Only a patient never given any agent may still receive a live vaccine before the first
-        # dose; one switching agents keeps the earlier agent's restriction (revision 2, F2).
+    elif f.exposure.status == "starting" and (not f.exposure.exposed or f.b_cells.repleted):
+        # A patient switching agents keeps the earlier agent's restriction until repletion is
+        # documented (revision 2, F2); once it is, the new agent's starting advice applies as to
+        # anyone starting (§5 names only "no earlier agent": silence here would be the unsafe side).
         reasons.append(
             Reason(
                 "starting",

@@ -329,6 +329,7 @@ def build_web_router(settings: ServerSettings, db: Database) -> APIRouter:
             if all(r.flags[key] for key in active)
             and (not query or query in r.patient_id.lower() or query in r.name.lower())
             and (params.get("all") or r.applicable or active)
+            and (params.get("deceased") or not r.deceased)
         ]
         sort = params.get("sort") or "priority"
         descending = params.get("dir") == "desc"
@@ -351,6 +352,7 @@ def build_web_router(settings: ServerSettings, db: Database) -> APIRouter:
             "sort": sort,
             "dir": "desc" if descending else "asc",
             "all": bool(params.get("all")),
+            "deceased": bool(params.get("deceased")),
         }
         return shown, state
 

@@ -13,6 +13,7 @@ from datetime import date
 from typing import Any
 
 from igwatch.assessment import Assessment
+from igwatch.engine import DECEASED
 from igwatch.knowledge.catalog import Knowledge
 from igwatch.knowledge.profile import Profile
 from igwatch.render.text import (
@@ -209,6 +210,7 @@ class WorklistRow:
     recommendations: tuple[str, ...]
     bottom_line: str
     flags: dict[str, bool]
+    deceased: bool = False  # left off the worklist unless asked (clinical-spec §1, revision 2)
 
     def csv_row(self) -> dict[str, str]:
         row = {
@@ -255,4 +257,5 @@ def worklist_row(assessment: Assessment, name: str = "") -> WorklistRow:
         recommendations=tuple(ids),
         bottom_line=one_line(result["bottom_line"]),
         flags=flags,
+        deceased=assessment.applicable_reason == DECEASED,
     )

@@ -187,8 +187,10 @@ class AntiCD20Exposure:
     @property
     def named_agents(self) -> str:
         """The agents a text names: those current, else the latest one, else a generic name."""
-        if self.current_agents:
+        if 0 < len(self.current_agents) <= 2:
             return " and ".join(self.current_agents)
+        if self.current_agents:
+            return "the current B-cell-depleting agents"  # three or more: a summary stays one line
         return self.primary_agent or "the B-cell-depleting agent"
 
     @property

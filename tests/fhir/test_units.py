@@ -187,3 +187,33 @@ def test_random_unit_strings_never_crash(unit: str) -> None:
     except (UnitMissing, UnitUnconvertible):
         return
     assert factor > 0 and math.isfinite(factor)
+
+
+def test_an_overlong_unit_is_unreadable_and_never_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Clinical-spec §7 (revision 2): a unit string over 64 characters is refused unparsed (a
+    hostile 23 KiB unit used to take seconds to parse)."""
+    from igwatch.fhir import units
+
+    def no_parsing(unit: str) -> None:
+        raise AssertionError("parsed")
+
+    monkeypatch.setattr(units, "_parse", no_parsing)
+    hostile = "mg/dL" + "." * 23_000
+    for quantity in (
+        {"value": 40, "code": hostile, "system": "http://unitsofmeasure.org"},
+        {"value": 40, "unit": hostile},
+    ):
+        with pytest.raises(units.UnitUnreadable) as refused:
+            units.quantity_value(quantity, "immunoglobulin")
+        assert refused.value.issue_code == "unit-unreadable"
+    assert not units.is_convertible(hostile, "immunoglobulin")
+
+
+def test_the_unit_length_limit_is_64_characters() -> None:
+    from igwatch.fhir import units
+
+    at_limit, over = "x" * 64, "x" * 65
+    with pytest.raises(units.UnitUnconvertible):  # parsed, and not UCUM
+        units.quantity_value({"value": 40, "unit": at_limit}, "immunoglobulin")
+    with pytest.raises(units.UnitUnreadable):  # refused before parsing
+        units.quantity_value({"value": 40, "unit": over}, "immunoglobulin")

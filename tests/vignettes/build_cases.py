@@ -4774,6 +4774,22 @@ def cases_revision2():
         E(present=["igrt.start"], reasons={"igrt.start": ["life-threatening-infection"]}),
         [d_base(), infection("2026-09-20", SEPSIS, severity="life-threatening")],
     )
+    # §7 (revision 2): a unit string over 64 characters is never parsed.
+    for length, unreadable in ((64, False), (65, True)):
+        unit = "mg/dL" + "{" + "x" * (length - 7) + "}"
+        assert len(unit) == length
+        case(
+            f"r2-unit-{length}-characters",
+            f"§7 (revision 2) IgM with a {length}-character unit string -> "
+            + ("unit-unreadable (never parsed): IgM unknown" if unreadable else "read as UCUM (annotation)"),
+            E(
+                data_issue={"severity": "error", "code": "unit-unreadable"},
+                absent=["risk.encapsulated-bacteria"],
+            )
+            if unreadable
+            else E(present=["risk.encapsulated-bacteria"]),
+            [ofa_active(), igg("2026-09-10", 900), iga("2026-09-10", 120), igm("2026-09-10", 20, unit=unit)],
+        )
     # §1 (revision 2): deceased patients are not applicable.
     for slug, extra, applicable in (
         ("boolean", {"deceasedBoolean": True}, False),

@@ -400,7 +400,8 @@ def order_cards(
     live_orders = [v for v in timeline.vaccinations if v.id in drafts and v.live]
     live = assessment.recommendation("vaccine.live-avoid")
     if live_orders and live is not None:
-        starting_only = {r.code for r in live.reasons} <= {"starting"}
+        # warning only for a patient starting with no earlier agent (not on therapy, not after one)
+        starting_only = not ({r.code for r in live.reasons} & {"on-therapy", "not-repleted"})
         entry = knowledge().entry("vaccine.live-avoid")
         for order in live_orders:
             name = order.display or "the live vaccine"

@@ -85,6 +85,26 @@ class UnitUnconvertible(UnitError):
     issue_code = "unit-unconvertible"
 
 
+class UnitUnreadable(UnitError):
+    """A unit string longer than :data:`MAX_UNIT_LENGTH`: never parsed (``unit-unreadable``).
+
+    Parsing costs time in proportion to the string, so a hostile record could stall the reader;
+    no real UCUM unit comes near the limit."""
+
+    issue_code = "unit-unreadable"
+
+
+#: Clinical-spec §7 (revision 2): a unit string is parsed only within this many characters.
+MAX_UNIT_LENGTH: Final = 64
+
+
+def _check_length(unit: str, kind: UnitKind) -> None:
+    if len(unit) > MAX_UNIT_LENGTH:
+        raise UnitUnreadable(
+            f"unit string of {len(unit)} characters is longer than {MAX_UNIT_LENGTH}: not read", None, kind
+        )
+
+
 @dataclass(frozen=True)
 class Converted:
     """A quantity converted to its kind's igwatch unit; ``unit`` is the source unit used."""
@@ -156,6 +176,7 @@ def unit_factor(unit: str | None, kind: UnitKind) -> float:
         raise ValueError(f"unknown unit kind {kind!r}; expected one of {', '.join(get_args(UnitKind))}")
     if unit is None or not unit.strip():
         raise UnitMissing(f"no unit (expected {KIND_DESCRIPTIONS[kind]})", None, kind)
+    _check_length(unit.strip(), kind)
     result = _factor_or_reason(unit.strip(), kind)
     if isinstance(result, str):
         raise UnitUnconvertible(f"unit {unit!r} is {result}", unit, kind)
@@ -174,7 +195,7 @@ def convert_from_target(value: float, unit: str | None, kind: UnitKind) -> float
 
 def is_convertible(unit: str | None, kind: UnitKind) -> bool:
     """Whether ``unit`` converts to the kind's igwatch unit."""
-    if unit is None or not unit.strip():
+    if unit is None or not unit.strip() or len(unit.strip()) > MAX_UNIT_LENGTH:
         return False
     return not isinstance(_factor_or_reason(unit.strip(), kind), str)
 
@@ -201,6 +222,9 @@ def quantity_unit(quantity: Mapping[str, Any], kind: UnitKind) -> tuple[str, flo
 
 def _unit_choice(system: object, code: str | None, human: str | None, kind: UnitKind) -> tuple[str, float]:
     """:func:`quantity_unit` from the quantity's system, code and unit string (stripped)."""
+    for text in (code, human):
+        if text is not None:
+            _check_length(text, kind)  # a hostile string is refused before any parsing
     code_is_ucum = code is not None and (system is None or system == UCUM_SYSTEM)
     first_error: UnitError | None = None
     if code is not None and code_is_ucum:

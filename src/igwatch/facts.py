@@ -463,6 +463,7 @@ class Episode:
             t
             for t, on in (
                 ("life-threatening", self.life_threatening),
+                ("opportunistic", self.opportunistic),
                 ("severe", self.severe and not self.life_threatening),
                 ("encapsulated", self.encapsulated),
                 ("bacterial", self.bacterial and not self.encapsulated),
@@ -575,6 +576,7 @@ def infection_episodes(
                     r.severity in ("severe", "life-threatening")
                     or r.inpatient
                     or "severe-by-nature" in r.concepts
+                    or "opportunistic-infection" in r.concepts  # always serious (revision 2)
                     for r in group
                 ),
                 life_threatening=any(

@@ -43,7 +43,7 @@ PRIORITY_STYLE = {
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
 POPULATION_LABEL = {
-    "K": "K (anti-CD20 therapy)",
+    "K": "K (B-cell-depleting therapy)",
     "D": "D (primary IgM deficiency)",
 }
 
@@ -479,6 +479,25 @@ def _words(value: object) -> str:
 IG_NAMES = {"igg": "IgG", "igm": "IgM", "iga": "IgA"}
 
 
+def _agent_line(agent: dict[str, Any]) -> str:
+    """ "ocrelizumab: stopped 2026-05-20 (since 2024-05-01)", "ofatumumab: planned 2026-11-01"."""
+    name = one_line(agent.get("agent") or "agent")
+    course = agent.get("course") or {}
+    status, start = course.get("status"), course.get("start")
+    since = f" (since {one_line(start)})" if start else ""
+    if status == "discontinued":
+        stop = course.get("stop")
+        return (
+            f"{name}: stopped {one_line(stop)}{since}"
+            if stop
+            else f"{name}: stopped, stop date unknown{since}"
+        )
+    if status == "starting":
+        planned = course.get("planned_start")
+        return f"{name}: planned" + (f" (first dose {one_line(planned)})" if planned else "")
+    return f"{name}: {_words(status)}{since}"
+
+
 def key_findings(facts: dict[str, Any]) -> list[tuple[str, str]]:
     """The facts a clinician checks first, as (label, text) rows; tolerant of missing pieces."""
     rows: list[tuple[str, str]] = []
@@ -511,14 +530,9 @@ def key_findings(facts: dict[str, Any]) -> list[tuple[str, str]]:
     exposure = _get(facts, "anti_cd20")
     status = _get(exposure, "status")
     if status and status != "none":
-        agent = one_line(_get(exposure, "primary_agent") or "anti-CD20 agent")
-        text = f"{agent}, {_words(status)}"
-        if status == "discontinued":
-            stop = _get(exposure, "stop")
-            text += f" (stopped {one_line(stop)})" if stop else " (stop date unknown)"
-        elif _get(exposure, "first_exposure"):
-            text += f" (first exposure {one_line(_get(exposure, 'first_exposure'))})"
-        rows.append(("Anti-CD20", text))
+        # one line per agent: a patient switching agents shows both (clinical-spec F2)
+        agents = [_agent_line(a) for a in _get(exposure, "agents") or () if isinstance(a, dict)]
+        rows.append(("Anti-CD20", " · ".join(agents) or _words(status)))
         bcells = _get(facts, "b_cells")
         b_status = _get(bcells, "status")
         if b_status:
@@ -694,8 +708,8 @@ def print_assessment(assessment: Assessment, console: Console | None = None) -> 
             parts.append(Text(f"Not applicable: {reason}"))
         parts.append(
             Text(
-                "igwatch advises on patients on anti-CD20 therapy (K) or with primary IgM deficiency (D); "
-                "no recommendation applies to this patient.",
+                "igwatch advises on patients on B-cell-depleting therapy (K) or with primary IgM deficiency "
+                "(D); no recommendation applies to this patient.",
                 style="dim",
             )
         )

@@ -154,6 +154,8 @@ def monitor_bcells(f: Facts, k: Findings, p: Profile) -> Fired | None:
         text = "no CD19 count after the stop date"
     stopped = ", ".join(a.agent for a in f.exposure.agents if a.course.status == "discontinued")
     schedule = k.schedule
+    # due with the next panel; a count already drawn since that date is not overdue
+    overdue = schedule.overdue and not (f.last_cd19 is not None and f.last_cd19 >= schedule.due)
     return Fired(
         [
             Reason(
@@ -161,7 +163,7 @@ def monitor_bcells(f: Facts, k: Findings, p: Profile) -> Fired | None:
                 f"{stopped} stopped {stop.isoformat() if stop else 'on an unknown date'}; {text}",
             )
         ],
-        monitoring=[MonitoringEntry("cd19", schedule.due, schedule.overdue, f.last_cd19)],
+        monitoring=[MonitoringEntry("cd19", schedule.due, overdue, f.last_cd19)],
         actions=[order_tests(f.patient_id, "CD19 B-cell count", CD19)],
     )
 

@@ -16,11 +16,9 @@ import difflib
 import json
 import math
 import os
-import re
 import sys
 import traceback
 from collections.abc import Callable
-from datetime import date
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
@@ -28,6 +26,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 
 from igwatch import __version__
+from igwatch.clock import parse_date, today
 from igwatch.errors import IgwatchError, InputRefused
 
 if TYPE_CHECKING:
@@ -37,8 +36,6 @@ if TYPE_CHECKING:
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_REFUSED = 2
-
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 class AssessFormat(StrEnum):
@@ -106,25 +103,6 @@ def _guard(body: Callable[[], None]) -> None:
         detail = str(error).strip()
         hint = "" if _debug() else " (IGWATCH_DEBUG=1 shows the trace)"
         _fail(f"internal error: {type(error).__name__}{': ' + detail if detail else ''}{hint}", EXIT_ERROR)
-
-
-def parse_date(value: str, where: str) -> date:
-    """A strict YYYY-MM-DD date; anything else is refused, naming ``where`` it came from."""
-    text = value.strip()
-    if _DATE.fullmatch(text):
-        try:
-            return date.fromisoformat(text)
-        except ValueError:
-            pass
-    raise InputRefused(f"{where} {value!r}: not a valid date (YYYY-MM-DD)")
-
-
-def today() -> date:
-    """The real today, or ``IGWATCH_TODAY`` when set (for tests)."""
-    override = os.environ.get("IGWATCH_TODAY", "").strip()
-    if override:
-        return parse_date(override, "IGWATCH_TODAY")
-    return date.today()
 
 
 def _profile(name_or_path: str) -> Profile:
@@ -446,6 +424,7 @@ def serve(
         from igwatch.settings import ServerSettings
         from igwatch.web.demo import DEMO_AS_OF, demo_database_url
 
+        today()  # a malformed IGWATCH_TODAY is refused here, not on the first request
         settings = ServerSettings(
             host=host,
             port=port,

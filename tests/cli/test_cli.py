@@ -670,3 +670,25 @@ def test_text_render_color_only_when_asked() -> None:
     from igwatch.render.text import assessment_text
 
     assert "\x1b[" in assessment_text(hand_built(), color=True)
+
+
+def test_a_malformed_igwatch_today_is_refused_by_every_command(tmp_path: Path) -> None:
+    """One clock for every door: `serve` used to ignore a bad IGWATCH_TODAY that `assess` refused."""
+    import subprocess
+
+    env = {**os.environ, "IGWATCH_TODAY": "2026-13-01"}
+    example = Path(__file__).parents[2] / "examples" / "ofatumumab-recurrent-hib.json"
+    for args in (["assess", str(example)], ["serve", "--insecure-dev-no-auth", "--port", "0"]):
+        done = subprocess.run([IGWATCH, *args], env=env, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 2, (args, done.stderr)
+        assert "IGWATCH_TODAY '2026-13-01': not a valid date" in done.stderr
+        assert "Traceback" not in done.stderr
+
+
+def test_an_as_of_before_1900_is_refused() -> None:
+    from igwatch.clock import parse_date
+    from igwatch.errors import InputRefused
+
+    with pytest.raises(InputRefused, match="outside 1900-01-01"):
+        parse_date("0001-01-01", "--as-of")
+    assert parse_date("1900-01-01", "--as-of").year == 1900

@@ -9,7 +9,6 @@ the draft orders, which count as the patient's records (status draft) when the f
 from __future__ import annotations
 
 import asyncio
-import copy
 import uuid
 from collections.abc import Iterable
 from datetime import date
@@ -17,16 +16,15 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from igwatch.assessment import Assessment, Reason, Recommendation
+from igwatch.assessment import Assessment, Recommendation
 from igwatch.cdshooks.models import SUMMARY_MAX, HookRequest
-from igwatch.dosing import dose_block
 from igwatch.engine import assess
 from igwatch.errors import IgwatchError, InputRefused
-from igwatch.facts import DEFAULT_IGRT_INTERVAL_DAYS
-from igwatch.fhir.ingest import FULL_URL_KEY, build_timeline, resources_from_json
+from igwatch.fhir.ingest import build_timeline, resources_from_json
 from igwatch.knowledge.catalog import knowledge
 from igwatch.knowledge.profile import Profile
-from igwatch.timeline import MedicationRecord, Timeline
+from igwatch.rules.orders import OrderContext, judge_orders
+from igwatch.timeline import Timeline
 
 if TYPE_CHECKING:
     from igwatch.cdshooks.fhir_bases import FhirServerAllowlist
@@ -270,122 +268,6 @@ def _summary_card(
 # --------------------------------------------------------------------------- order cards
 
 
-def _catalog_recommendation(
-    rec_id: str, variant: str | None, reasons: list[Reason], priority: str | None = None
-) -> Recommendation:
-    """A recommendation worded from the catalog, for the checks that only order hooks make."""
-    entry = knowledge().entry(rec_id)
-    detail = entry.detail.strip()
-    if reasons:
-        detail += "\n\n**Why:**\n" + "\n".join(f"- {reason.text}" for reason in reasons)
-    return Recommendation(
-        id=rec_id,
-        priority=priority or entry.priority,  # type: ignore[arg-type]
-        summary=entry.summary_for(variant),
-        detail=detail,
-        reasons=reasons,
-        statements=list(entry.statements),
-        title=entry.title,
-    )
-
-
-def _fmt_g(value: float) -> str:
-    return f"{value:g} g"
-
-
-def _ig_dose_check(
-    order: MedicationRecord, original: dict[str, Any] | None, assessment: Assessment, profile: Profile
-) -> Recommendation | None:
-    """``igrt.order-dose``: the ordered dose against the computed one, on the order's interval."""
-    if order.dose_g is None:
-        return None
-    body = assessment.facts.get("body_size") or {}
-    entry = knowledge().entry("igrt.order-dose")
-    block, _issues = dose_block(body.get("weight_kg"), body.get("height_cm"), body.get("sex"), profile)
-    exact = block.ivig.dose_g_exact
-    interval_days = order.interval_days or DEFAULT_IGRT_INTERVAL_DAYS.get(order.route or "IV", 28)
-    what = f"{order.display or 'immune globulin'} {_fmt_g(order.dose_g)} every {interval_days:g} days"
-    if exact is None or block.weight_kg is None:
-        reason = Reason("weight-missing", f"{entry.reason_text['weight-missing']}: ordered {what}")
-        return _catalog_recommendation("igrt.order-dose", "weight-missing", [reason], priority="info")
-    standard_days = profile.ivig_interval_weeks * 7
-    factor = profile.scig_conversion_factor if order.route == "SC" else 1.0
-    scale = interval_days / standard_days * factor
-    expected = exact * scale
-    accepted = [expected, block.ivig.dose_g * scale if block.ivig.dose_g else expected]
-    titration = assessment.dosing.titration if assessment.dosing else None
-    if titration is not None and titration.increased_dose_g:
-        accepted.append(titration.increased_dose_g * scale)
-    tolerance = profile.order_dose_tolerance_pct / 100
-    if any(abs(order.dose_g - ok) <= tolerance * ok for ok in accepted):
-        return None
-    off = (order.dose_g - expected) / expected * 100
-    code = "dose-above" if off > 0 else "dose-below"
-    weighed = f" on {body['weight_date']}" if body.get("weight_date") else ""
-    text = (
-        f"{entry.reason_text[code]}: ordered {what}; computed {_fmt_g(round(expected, 1))} for that "
-        f"interval ({profile.ivig_g_per_kg:g} g/kg every {profile.ivig_interval_weeks} weeks, "
-        f"{block.weight_basis} weight {block.weight_kg:g} kg{weighed}"
-        f"{', SCIG factor ' + format(factor, 'g') if order.route == 'SC' else ''}); "
-        f"{abs(off):.0f}% {'above' if off > 0 else 'below'}, tolerance {profile.order_dose_tolerance_pct:g}%"
-    )
-    rec = _catalog_recommendation("igrt.order-dose", code, [Reason(code, text)])
-    standard = interval_days == standard_days and order.route != "SC" and block.ivig.dose_g is not None
-    suggested = block.ivig.dose_g if standard and block.ivig.dose_g is not None else round(expected)
-    if suggested > 0 and (resource := _with_dose(original, suggested)) is not None:
-        rec.actions.append(
-            {
-                "type": "update",
-                "description": f"Change the order to {suggested} g every {interval_days:g} days (computed dose)",
-                "resource": resource,
-            }
-        )
-    return rec
-
-
-def _with_dose(resource: dict[str, Any] | None, grams: int) -> dict[str, Any] | None:
-    """The draft order with its dose replaced (the ``update`` suggestion of a dose card)."""
-    if resource is None:
-        return None
-    changed = copy.deepcopy(resource)
-    changed.pop(FULL_URL_KEY, None)
-    try:
-        quantity = changed["dosageInstruction"][0]["doseAndRate"][0]["doseQuantity"]
-    except (KeyError, IndexError, TypeError):
-        return None
-    if not isinstance(quantity, dict):
-        return None
-    quantity.update(value=grams, unit="g", system="http://unitsofmeasure.org", code="g")
-    return changed
-
-
-def _ig_order_cards(
-    assessment: Assessment,
-    timeline: Timeline,
-    drafts: dict[str, dict[str, Any]],
-    profile: Profile,
-    public_url: str | None,
-) -> list[dict[str, Any]]:
-    igrt = assessment.facts.get("ig_replacement") or {}
-    immunomodulatory = set(igrt.get("immunomodulatory_records") or ())
-    orders = [
-        m
-        for m in timeline.medications
-        if m.id in drafts and m.category == "immune-globulin" and m.id not in immunomodulatory
-    ]
-    cards: list[dict[str, Any]] = []
-    for order in orders:
-        dose = _ig_dose_check(order, drafts.get(order.id), assessment, profile)
-        if dose is not None:
-            cards.append(
-                _card(dose, public_url, suggestions=_action_suggestions(dose), selection="at-most-one")
-            )
-    already_on_igrt = igrt.get("status") == "current"
-    if orders and not already_on_igrt and assessment.recommendation("igrt.start") is None:
-        cards.append(_card(_catalog_recommendation("igrt.order-indication", None, []), public_url))
-    return cards
-
-
 def order_cards(
     assessment: Assessment,
     timeline: Timeline,
@@ -393,51 +275,21 @@ def order_cards(
     profile: Profile,
     public_url: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Cards about the draft orders only."""
+    """Cards about the draft orders only: the order rules judge, the cards render."""
     if not drafts or not assessment.applicable:
         return []
-    cards: list[dict[str, Any]] = []
-    live_orders = [v for v in timeline.vaccinations if v.id in drafts and v.live]
-    live = assessment.recommendation("vaccine.live-avoid")
-    if live_orders and live is not None:
-        # warning only for a patient starting with no earlier agent (not on therapy, not after one)
-        starting_only = not ({r.code for r in live.reasons} & {"on-therapy", "not-repleted"})
-        entry = knowledge().entry("vaccine.live-avoid")
-        for order in live_orders:
-            name = order.display or "the live vaccine"
-            cards.append(
-                _card(
-                    live,
-                    public_url,
-                    indicator="warning" if starting_only else "critical",
-                    summary=entry.summary_for("order-starting" if starting_only else "order"),
-                    suggestions=[
-                        _suggestion(
-                            f"Remove the order for {name}",
-                            [
-                                {
-                                    "type": "delete",
-                                    "description": f"Remove the order for {name}",
-                                    "resourceId": order.id,
-                                }
-                            ],
-                        )
-                    ],
-                    selection="at-most-one",
-                )
-            )
-    if any(m.id in drafts and m.category == "anti-cd20" for m in timeline.medications):
-        for rec_id in ("anti-cd20.delay-dose", "monitor.ig-baseline"):
-            rec = assessment.recommendation(rec_id)
-            if rec is not None:
-                cards.append(_card(rec, public_url, suggestions=_action_suggestions(rec)))
-    if any(s.id in drafts for s in timeline.serology):
-        for rec_id in ("serology.false-negative-risk", "serology.passive-antibodies"):
-            rec = assessment.recommendation(rec_id)
-            if rec is not None:
-                cards.append(_card(rec, public_url))
-    cards.extend(_ig_order_cards(assessment, timeline, drafts, profile, public_url))
-    return cards
+    context = OrderContext(assessment, timeline, drafts, profile)
+    return [
+        _card(
+            advice.recommendation,
+            public_url,
+            indicator=advice.indicator,
+            summary=advice.summary,
+            suggestions=[_suggestion(s.label, s.actions) for s in advice.suggestions] or None,
+            selection=advice.selection,
+        )
+        for advice in judge_orders(context)
+    ]
 
 
 # --------------------------------------------------------------------------- answer

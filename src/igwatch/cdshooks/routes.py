@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
@@ -28,6 +27,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ValidationError
 
+from igwatch import clock
 from igwatch.cdshooks.cards import (
     PrefetchUnavailable,
     answer_request,
@@ -211,14 +211,8 @@ def fhir_server_allowlist(request: Request) -> FhirServerAllowlist:
 
 
 def _today() -> date:
-    """The real today, or ``IGWATCH_TODAY`` (tests, reproducible runs)."""
-    override = os.environ.get("IGWATCH_TODAY", "").strip()
-    if override:
-        try:
-            return date.fromisoformat(override)
-        except ValueError:
-            pass
-    return date.today()
+    """The real today, or ``IGWATCH_TODAY`` (checked when the server starts: ``igwatch serve``)."""
+    return clock.today()
 
 
 async def _json_object(request: Request) -> dict[str, Any] | JSONResponse:

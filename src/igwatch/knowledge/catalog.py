@@ -68,6 +68,7 @@ class CatalogEntry:
     class_note: str = ""
     order: int = 0
     aliases: tuple[str, ...] = ()
+    door: str = "assess"  # "order": judged by the order hooks' rules only (rules/orders.py)
 
     def summary_for(self, variant: str | None) -> str:
         if variant is None:
@@ -145,6 +146,7 @@ def _load_catalog(path: Path, statements: dict[str, Statement]) -> dict[str, Cat
             class_note=item.get("class_note", ""),
             order=order,
             aliases=_tuple_of_str(item, "aliases"),
+            door=item.get("door", "assess"),
         )
         if entry.priority not in PRIORITIES:
             raise KnowledgeError(f"catalog {entry.id}: priority {entry.priority!r}")

@@ -35,11 +35,11 @@ from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
-from igwatch import __version__
+from igwatch import __version__, clock
 from igwatch.assessment import Assessment
 from igwatch.dosing import dose_block
 from igwatch.engine import assess
-from igwatch.errors import IgwatchError
+from igwatch.errors import IgwatchError, InputRefused
 from igwatch.knowledge.catalog import Knowledge, knowledge
 from igwatch.knowledge.profile import Profile, load_profile, shipped_profiles
 from igwatch.render.html import assessment_html
@@ -143,15 +143,13 @@ def _parse_as_of(value: str | None) -> date | None:
     if value is None or not value.strip():
         return None
     try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        raise HTTPException(400, f"as_of: {one_line(value)[:40]!r} is not a date (YYYY-MM-DD)") from None
+        return clock.parse_date(one_line(value), "as_of")
+    except InputRefused as refused:
+        raise HTTPException(400, str(refused)) from None
 
 
 def _today() -> date:
-    from igwatch.cli import today
-
-    return today()
+    return clock.today()
 
 
 class _Assessor:

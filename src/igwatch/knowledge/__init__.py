@@ -1,0 +1,1 @@
+"""The knowledge igwatch reasons with, as data: statements, the catalog, profiles, value sets."""

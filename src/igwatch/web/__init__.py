@@ -1,0 +1,1 @@
+"""The clinician web pages: worklist, patient page, summaries, knowledge pages (one router)."""

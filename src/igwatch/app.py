@@ -12,6 +12,8 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from igwatch import __version__
 from igwatch.cdshooks.routes import build_router, install_error_handlers
@@ -57,6 +59,35 @@ def _document_bearer_auth(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+class CdsHooksCors:
+    """CORS for the CDS Hooks API only (contract §4): browser-based clients such as the CDS Hooks
+    sandbox call ``/cds-services`` from another origin; the clinician pages never answer one."""
+
+    def __init__(self, app: ASGIApp, origins: tuple[str, ...]) -> None:
+        self.app = app
+        self.origins = origins
+        self.cors = CORSMiddleware(
+            app,
+            allow_origins=list(origins),
+            allow_methods=["GET", "POST", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type"],
+            max_age=600,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.origins and scope["type"] == "http" and scope["path"].startswith("/cds-services"):
+            await self.cors(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+
+def cors_origins(settings: ServerSettings, verifier: Any) -> tuple[str, ...]:
+    """Any origin in dev mode (no token either); else the trusted clients' ``origins``."""
+    if settings.insecure_dev_no_auth:
+        return ("*",)
+    return tuple(verifier.origins) if verifier is not None else ()
+
+
 def create_app(settings: ServerSettings) -> FastAPI:
     """The ASGI application for these settings (database migrated, routers mounted)."""
     verifier = _token_verifier(settings)
@@ -91,4 +122,5 @@ def create_app(settings: ServerSettings) -> FastAPI:
     from igwatch.web.routes import build_web_router
 
     app.include_router(build_web_router(settings, db))
+    app.add_middleware(CdsHooksCors, origins=cors_origins(settings, verifier))
     return app

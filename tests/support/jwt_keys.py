@@ -78,9 +78,10 @@ def write_clients_file(
     algorithms: Mapping[str, list[str]] | None = None,
     client_ids: Mapping[str, str] | None = None,
     fhir_servers: Mapping[str, list[str]] | None = None,
+    origins: Mapping[str, list[str]] | None = None,
 ) -> Path:
     """Write each client's JWK Set (or use ``jwks_urls[iss]``) and a ``clients.toml`` naming them;
-    ``algorithms``, ``client_ids`` and ``fhir_servers`` (by issuer) add those keys."""
+    ``algorithms``, ``client_ids``, ``fhir_servers`` and ``origins`` (by issuer) add those keys."""
     directory.mkdir(parents=True, exist_ok=True)
     lines: list[str] = []
     for index, client in enumerate(clients):
@@ -97,6 +98,8 @@ def write_clients_file(
             lines.append(f"client_id = {json.dumps(client_ids[client.iss])}")
         if fhir_servers and client.iss in fhir_servers:
             lines.append(f"fhir_servers = {json.dumps(fhir_servers[client.iss])}")
+        if origins and client.iss in origins:
+            lines.append(f"origins = {json.dumps(origins[client.iss])}")
         lines.append("")
     path = directory / "clients.toml"
     path.write_text("\n".join(lines), encoding="utf-8")

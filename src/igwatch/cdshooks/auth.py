@@ -93,6 +93,7 @@ class TrustedClient:
     algorithms: tuple[str, ...] = DEFAULT_ALGORITHMS
     client_id: str | None = None
     fhir_servers: tuple[str, ...] = ()
+    origins: tuple[str, ...] = ()  # browser origins that may call the service (CORS)
 
 
 @dataclass(frozen=True)
@@ -194,7 +195,31 @@ def _fhir_servers(value: Any, where: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(bases))
 
 
-_CLIENT_KEYS = ("iss", "jwks", "tenant", "algorithms", "client_id", "fhir_servers")
+_CLIENT_KEYS = ("iss", "jwks", "tenant", "algorithms", "client_id", "fhir_servers", "origins")
+
+
+def _origins(value: Any, where: str) -> tuple[str, ...]:
+    """Browser origins (``https://host[:port]``, no path) allowed to call the service (CORS)."""
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise TrustedClientsError(f"{where}: must be a list of origins such as 'https://ehr.example.org'")
+    origins: list[str] = []
+    for index, entry in enumerate(value):
+        parts = urlsplit(entry.strip())
+        if (
+            parts.scheme not in ("http", "https")
+            or not parts.hostname
+            or parts.path not in ("", "/")
+            or parts.query
+            or parts.fragment
+            or parts.username
+        ):
+            raise TrustedClientsError(
+                f"{where}[{index}]: {entry!r} is not an origin (scheme://host[:port], nothing after)"
+            )
+        origins.append(f"{parts.scheme}://{parts.netloc.lower()}")
+    return tuple(dict.fromkeys(origins))
 
 
 def load_trusted_clients(path: str | Path) -> list[TrustedClient]:
@@ -246,6 +271,7 @@ def load_trusted_clients(path: str | Path) -> list[TrustedClient]:
                 algorithms=_algorithms(table.get("algorithms"), f"{where}.algorithms"),
                 client_id=client_id,
                 fhir_servers=_fhir_servers(table.get("fhir_servers"), f"{where}.fhir_servers"),
+                origins=_origins(table.get("origins"), f"{where}.origins"),
             )
         )
     return clients
@@ -519,6 +545,11 @@ class TokenVerifier:
             bad = [a for a in client.algorithms if a not in _KEY_TYPE_BY_ALGORITHM]
             if bad:
                 raise ValueError(f"client {client.iss!r}: algorithm {bad[0]!r} is not allowed")
+
+    @property
+    def origins(self) -> tuple[str, ...]:
+        """Every trusted client's browser origins (CORS), once each."""
+        return tuple(dict.fromkeys(o for client in self._clients.values() for o in client.origins))
 
     def verify(self, authorization_header: str | None, audience: str) -> VerifiedClient:
         """The caller, if ``authorization_header`` holds a valid token for ``audience``."""

@@ -245,6 +245,7 @@ def build_router() -> APIRouter:
     @router.get(
         "",
         response_model=Discovery,
+        response_model_exclude_none=True,  # CDS Hooks: optional fields are absent, never null
         summary="Discovery: the igwatch CDS services and their prefetch templates",
         responses=UNAUTHORIZED_DOC,
     )

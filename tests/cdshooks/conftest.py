@@ -18,15 +18,29 @@ from typing import Any
 
 import pytest
 
+from igwatch.store import Database, load_path
 from tests.support.servers import dev_settings, start_server
 
 AS_OF = date(2026, 10, 15)
 
 
+#: The one patient the test server's store holds: the summary card links only a page that exists.
+STORED_PATIENT = "pat-p07-hook-live-zoster"
+
+
 @pytest.fixture(scope="session")
 def cds_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    settings = dev_settings(tmp_path_factory.mktemp("cds-server"), as_of=AS_OF, fhir_timeout_s=2.0)
+    directory = tmp_path_factory.mktemp("cds-server")
+    settings = dev_settings(directory, as_of=AS_OF, fhir_timeout_s=2.0)
     with start_server(settings) as base_url:
+        stored = directory / "stored.json"
+        stored.write_text(json.dumps({"resourceType": "Patient", "id": STORED_PATIENT}), encoding="utf-8")
+        assert settings.db_url is not None
+        db = Database(settings.db_url)
+        try:
+            load_path(db, stored)
+        finally:
+            db.close()
         yield base_url
 
 

@@ -361,7 +361,7 @@ def test_clients_file_resolves_relative_jwks_and_defaults(tmp_path: Path, es: Te
         ),
         (
             '[[client]]\niss = "a"\njwks = "jwks.json"\nfhir_server = ["https://ehr.example/fhir"]\n',
-            r"client\[0\]\.fhir_server: unknown key \(iss, jwks, tenant, algorithms, client_id, fhir_servers\)",
+            r"client\[0\]\.fhir_server: unknown key \(iss, jwks, tenant, algorithms, client_id, fhir_servers, origins\)",
         ),
         (
             '[[client]]\niss = "a"\njwks = "jwks.json"\n[[client]]\niss = "a"\njwks = "jwks.json"\n',

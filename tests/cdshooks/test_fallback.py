@@ -509,6 +509,55 @@ def test_patient_view_with_partial_prefetch_reads_the_rest_from_fhir(
     assert "/fhir/Condition" not in paths  # sent in the prefetch: not read again
 
 
+def _first_page_only(bundle: dict[str, Any], fhir_server: str) -> dict[str, Any]:
+    """A searchset as an EHR sends its first page: the first entry and a ``next`` link."""
+    return {
+        **bundle,
+        "entry": bundle["entry"][:1],
+        "link": [{"relation": "next", "url": f"{fhir_server}/Observation?patient={PATIENT_ID}&_page=2"}],
+    }
+
+
+def test_a_paginated_prefetch_is_completed_from_the_fhir_server(
+    fhir: FhirTestServer, cds_server: str
+) -> None:
+    """Contract §4: a searchset with a next link is one page of several: never read as all."""
+    url = f"{cds_server}/cds-services/igwatch-patient-view"
+    full = httpx.post(url, json=_patient_view(_full_prefetch(), None), timeout=30)
+    paged = _full_prefetch()
+    paged["observations"] = _first_page_only(paged["observations"], fhir.base_url)
+    fhir.clear_requests()
+    response = httpx.post(url, json=_patient_view(paged, fhir.base_url), timeout=30)
+    assert _card_texts(response) == _card_texts(full)
+    assert "/fhir/Observation" in {r["path"] for r in fhir.requests()}
+
+
+def test_a_paginated_prefetch_without_a_fhir_server_is_412(cds_server: str) -> None:
+    url = f"{cds_server}/cds-services/igwatch-patient-view"
+    paged = _full_prefetch()
+    paged["observations"] = _first_page_only(paged["observations"], "https://ehr.example/fhir")
+    response = httpx.post(url, json=_patient_view(paged, None), timeout=30)
+    assert response.status_code == 412, response.text
+    assert "observations not sent or incomplete" in response.json()["issue"][0]["diagnostics"]
+
+
+def test_an_operation_outcome_prefetch_is_not_fetched_never_no_data(
+    fhir: FhirTestServer, cds_server: str
+) -> None:
+    """The EHR's query failed: with a FHIR server the key is read again, without one it is 412 —
+    never 'no complete immunoglobulin panel on record'."""
+    url = f"{cds_server}/cds-services/igwatch-patient-view"
+    failed = _full_prefetch()
+    failed["observations"] = {
+        "resourceType": "OperationOutcome",
+        "issue": [{"severity": "error", "code": "timeout", "diagnostics": "search timed out"}],
+    }
+    assert httpx.post(url, json=_patient_view(failed, None), timeout=30).status_code == 412
+    full = httpx.post(url, json=_patient_view(_full_prefetch(), None), timeout=30)
+    read_again = httpx.post(url, json=_patient_view(failed, fhir.base_url), timeout=30)
+    assert _card_texts(read_again) == _card_texts(full)
+
+
 def test_patient_view_with_an_unreachable_fhir_server_is_412_within_the_timeout(
     cds_server: str, silent_server: str
 ) -> None:

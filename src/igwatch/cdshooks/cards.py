@@ -12,7 +12,7 @@ import asyncio
 import uuid
 from collections.abc import Iterable
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from pydantic import ValidationError
 
@@ -23,8 +23,8 @@ from igwatch.errors import IgwatchError, InputRefused
 from igwatch.fhir.ingest import build_timeline, resources_from_json
 from igwatch.knowledge.catalog import knowledge
 from igwatch.knowledge.profile import Profile
-from igwatch.rules.orders import OrderContext, judge_orders
-from igwatch.timeline import Timeline
+from igwatch.rules.orders import UNNAMED_DRAFT, OrderContext, judge_orders
+from igwatch.timeline import DataIssue, Timeline
 
 if TYPE_CHECKING:
     from igwatch.cdshooks.fhir_bases import FhirServerAllowlist
@@ -44,6 +44,18 @@ PREFETCH_KEYS = (
     "medications",
 )
 HOOKS = ("patient-view", "order-select", "order-sign")
+#: Data issues a card shows (contract §4): records thrown away, or used with a caveat.
+CARD_ISSUE_SEVERITIES = frozenset({"error", "warning"})
+MAX_CARD_ISSUES = 5
+#: Resource types of earlier FHIR versions an EHR may still send as draft orders.
+NOT_R4 = {
+    "MedicationOrder": "DSTU2",
+    "DiagnosticOrder": "DSTU2",
+    "DeviceUseRequest": "DSTU2",
+    "Order": "DSTU2",
+    "ProcedureRequest": "STU3",
+    "ReferralRequest": "STU3",
+}
 OVERRIDE_SYSTEM = "https://igwatch.dev/fhir/CodeSystem/override-reason"
 OVERRIDE_REASONS: list[dict[str, Any]] = [
     {"code": "not-applicable", "system": OVERRIDE_SYSTEM, "display": "Does not apply to this patient"},
@@ -76,9 +88,23 @@ def parse_request(request: Any) -> HookRequest:
 
 
 def missing_prefetch(request: HookRequest) -> list[str]:
-    """The prefetch keys absent from the request (absent = not fetched; ``null`` = no data)."""
+    """The prefetch keys the EHR did not fetch completely (contract §4): absent, an
+    ``OperationOutcome`` (the EHR's query failed), or a searchset with a ``next`` link (one page
+    of several). ``null`` means the EHR has no such data: that is complete."""
     sent = request.prefetch or {}
-    return [key for key in PREFETCH_KEYS if key not in sent]
+    return [key for key in PREFETCH_KEYS if key not in sent or not _fetched_completely(sent[key])]
+
+
+def _fetched_completely(value: object) -> bool:
+    if not isinstance(value, dict):
+        return True  # null (no data); anything else is refused when it is read
+    if value.get("resourceType") == "OperationOutcome":
+        return False
+    links = value.get("link") if value.get("resourceType") == "Bundle" else None
+    return not (
+        isinstance(links, list)
+        and any(isinstance(link, dict) and link.get("relation") == "next" for link in links)
+    )
 
 
 async def complete_prefetch(
@@ -96,13 +122,15 @@ async def complete_prefetch(
         return request
     if not request.fhirServer:
         raise PrefetchUnavailable(
-            f"prefetch {', '.join(missing)} not sent and no fhirServer to read them from"
+            f"prefetch {', '.join(missing)} not sent or incomplete, and no fhirServer to read them from"
         )
     allowed_base = None
     if allowlist is not None:
         allowed_base = allowlist.allowed_base(request.fhirServer)
         if allowed_base is None:
-            raise PrefetchUnavailable(f"prefetch {', '.join(missing)} not sent and {allowlist.refusal}")
+            raise PrefetchUnavailable(
+                f"prefetch {', '.join(missing)} not sent or incomplete, and {allowlist.refusal}"
+            )
     try:
         from igwatch.cdshooks.fhir_fallback import FhirUnavailable, fetch_prefetch
     except ImportError:  # the fallback client is not installed in this build
@@ -142,9 +170,18 @@ def request_resources(request: HookRequest) -> tuple[list[dict[str, Any]], dict[
             resources.extend(resources_from_json(value))
     drafts: dict[str, dict[str, Any]] = {}
     if request.context.draftOrders is not None:
-        for resource in resources_from_json(request.context.draftOrders):
+        for number, resource in enumerate(resources_from_json(request.context.draftOrders), start=1):
+            rtype = resource.get("resourceType")
+            if rtype in NOT_R4:
+                raise InputRefused(
+                    f"draftOrders: a {rtype} is FHIR {NOT_R4[rtype]}; igwatch reads FHIR R4 "
+                    "(MedicationRequest, ServiceRequest, Immunization)"
+                )
+            if not isinstance(resource.get("id"), str) or not resource["id"]:
+                # an order without an id is still judged; only a suggestion to delete it needs one
+                resource = {**resource, "id": f"igwatch-unnamed-draft-{number}", UNNAMED_DRAFT: True}
             resources.append(resource)
-            drafts[f"{resource.get('resourceType')}/{resource.get('id')}"] = resource
+            drafts[f"{rtype}/{resource['id']}"] = resource
     patient_id = request.context.patientId
     if not any(r.get("resourceType") == "Patient" and r.get("id") == patient_id for r in resources):
         resources.append({"resourceType": "Patient", "id": patient_id})
@@ -154,9 +191,15 @@ def request_resources(request: HookRequest) -> tuple[list[dict[str, Any]], dict[
 # --------------------------------------------------------------------------- cards
 
 
-def _markdown_text(text: str) -> str:
-    """FHIR strings go into markdown that EHRs render: no raw HTML from a record."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+_MARKDOWN_SPECIALS: Final = str.maketrans(
+    {c: "\\" + c for c in "\\`*_[]!#|~"} | {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+)
+
+
+def escape_markdown(text: str) -> str:
+    """Text from a record, made inert in the markdown (and HTML) EHRs render: no link, image,
+    emphasis, heading, table or tag can come from a record, and it stays on one line."""
+    return " ".join(text.split()).translate(_MARKDOWN_SPECIALS)
 
 
 def _summary(text: str) -> str:
@@ -189,11 +232,10 @@ def _card(
     summary: str | None = None,
     suggestions: list[dict[str, Any]] | None = None,
     selection: str = "any",
+    note: str | None = None,
+    issues: Iterable[DataIssue] = (),
 ) -> dict[str, Any]:
-    detail = _markdown_text(rec.detail)
-    cited = _statements_markdown(rec.statements)
-    if cited:
-        detail += f"\n\n**Statements:**\n{cited}"
+    detail = _card_detail(rec, note, issues)
     card: dict[str, Any] = {
         "uuid": str(uuid.uuid4()),
         "summary": _summary(summary or rec.summary),
@@ -214,8 +256,41 @@ def _card(
     return card
 
 
+def _card_detail(rec: Recommendation, note: str | None, issues: Iterable[DataIssue]) -> str:
+    """The card's markdown: the catalog's text (igwatch's own markdown), then every piece that
+    can carry text from a record escaped: the reasons, the data issues."""
+    entry = knowledge().catalog.get(rec.id)
+    parts = [entry.detail.strip()] if entry is not None and entry.detail.strip() else []
+    if rec.reasons:
+        parts.append("**Why:**\n" + "\n".join(f"- {escape_markdown(r.text)}" for r in rec.reasons))
+    if rec.class_note:
+        parts.append(f"_{escape_markdown(rec.class_note)}_")
+    if note:
+        parts.append(escape_markdown(note))
+    shown = [i for i in issues if i.severity in CARD_ISSUE_SEVERITIES]
+    if shown:
+        lines = [
+            f"- {i.severity}: {escape_markdown(i.message)}"
+            + (f" ({escape_markdown(i.resource)})" if i.resource else "")
+            for i in shown[:MAX_CARD_ISSUES]
+        ]
+        if len(shown) > MAX_CARD_ISSUES:
+            lines.append(f"- and {len(shown) - MAX_CARD_ISSUES} more")
+        parts.append("**Records not used or used with a caveat:**\n" + "\n".join(lines))
+    cited = _statements_markdown(rec.statements)
+    if cited:
+        parts.append(f"**Statements:**\n{cited}")
+    return "\n\n".join(parts)
+
+
 def _suggestion(label: str, actions: list[dict[str, Any]], recommended: bool = True) -> dict[str, Any]:
-    return {"label": label, "uuid": str(uuid.uuid4()), "isRecommended": recommended, "actions": actions}
+    """A suggestion; its label may hold a record's text (a product name): made inert."""
+    return {
+        "label": escape_markdown(label),
+        "uuid": str(uuid.uuid4()),
+        "isRecommended": recommended,
+        "actions": actions,
+    }
 
 
 def _action_suggestions(rec: Recommendation) -> list[dict[str, Any]] | None:
@@ -223,10 +298,13 @@ def _action_suggestions(rec: Recommendation) -> list[dict[str, Any]] | None:
 
 
 def patient_view_cards(
-    assessment: Assessment, profile: Profile, public_url: str | None = None
+    assessment: Assessment,
+    profile: Profile,
+    public_url: str | None = None,
+    patient_page: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Critical and warning recommendations as cards, then one info card for the rest, linking
-    the patient page; never more than ``max_patient_view_cards`` in all."""
+    """Critical and warning recommendations as cards, then one info card for the rest (linking
+    ``patient_page`` when the patient has one); never more than ``max_patient_view_cards``."""
     if not assessment.applicable or not assessment.recommendations:
         return []
     limit = profile.max_patient_view_cards
@@ -234,34 +312,43 @@ def patient_view_cards(
     shown = urgent[: limit - 1]  # one place is kept for the summary card
     if len(urgent) == limit and len(urgent) == len(assessment.recommendations):
         shown = urgent  # nothing left to summarise: every place holds an urgent card
-    cards = [_card(r, public_url, suggestions=_action_suggestions(r)) for r in shown]
+    cards = [
+        _card(r, public_url, suggestions=_action_suggestions(r), issues=assessment.data_issues) for r in shown
+    ]
     shown_ids = {r.id for r in shown}
     hidden = [r for r in assessment.recommendations if r.id not in shown_ids]
     if hidden:
-        cards.append(_summary_card(assessment, hidden, public_url))
+        cards.append(_summary_card(assessment, hidden, patient_page))
     return cards
 
 
 def _summary_card(
-    assessment: Assessment, hidden: list[Recommendation], public_url: str | None
+    assessment: Assessment, hidden: list[Recommendation], patient_page: str | None
 ) -> dict[str, Any]:
-    lines = "\n".join(f"- {r.priority}: {_markdown_text(r.summary)} (`{r.id}`)" for r in hidden)
+    lines = "\n".join(f"- {r.priority}: {escape_markdown(r.summary)} (`{r.id}`)" for r in hidden)
     more_urgent = sum(1 for r in hidden if r.priority != "info")
     head = f"igwatch: {len(hidden)} more recommendation(s)"
     if more_urgent:
         head += f", {more_urgent} to act on"
+    detail = f"{escape_markdown(assessment.bottom_line)}\n\n{lines}"
+    flagged = [i for i in assessment.data_issues if i.severity in CARD_ISSUE_SEVERITIES]
+    if flagged:
+        errors = sum(1 for i in flagged if i.severity == "error")
+        detail += (
+            f"\n\n**Data issues:** {len(flagged)} record(s) not used or used with a caveat "
+            f"({errors} not used); the cards above list them."
+        )
     card: dict[str, Any] = {
         "uuid": str(uuid.uuid4()),
-        "summary": _summary(head + " — see the immunoglobulin summary"),
+        "summary": _summary(head + (" — see the immunoglobulin summary" if patient_page else "")),
         "indicator": "info",
-        "detail": f"{_markdown_text(assessment.bottom_line)}\n\n{lines}",
+        "detail": detail,
         "source": {"label": "igwatch"},
         "extension": {RECOMMENDATION_ID: SUMMARY_CARD_ID, SUMMARISED_IDS: [r.id for r in hidden]},
     }
-    if public_url:
-        page = f"{public_url}/patients/{assessment.patient_id}"
-        card["source"]["url"] = page
-        card["links"] = [{"label": "igwatch patient page", "url": page, "type": "absolute"}]
+    if patient_page:  # only a page that exists (the patient is in igwatch's store)
+        card["source"]["url"] = patient_page
+        card["links"] = [{"label": "igwatch patient page", "url": patient_page, "type": "absolute"}]
     return card
 
 
@@ -287,6 +374,8 @@ def order_cards(
             summary=advice.summary,
             suggestions=[_suggestion(s.label, s.actions) for s in advice.suggestions] or None,
             selection=advice.selection,
+            note=advice.note,
+            issues=assessment.data_issues,
         )
         for advice in judge_orders(context)
     ]
@@ -302,8 +391,10 @@ def answer_request(
     *,
     today: date | None = None,
     public_url: str | None = None,
+    patient_page: str | None = None,
 ) -> dict[str, Any]:
-    """The CDS Hooks response to a validated request whose prefetch is complete."""
+    """The CDS Hooks response to a validated request whose prefetch is complete. ``patient_page``
+    is the URL of the patient's page when one exists (the summary card links it)."""
     if request.hook not in HOOKS:
         raise InputRefused(f"hook {request.hook!r}: igwatch answers {', '.join(HOOKS)}")
     resources, drafts = request_resources(request)
@@ -311,7 +402,7 @@ def answer_request(
     assessment = assess(timeline, as_of, profile, today=today)
     base = public_url.rstrip("/") if public_url else None
     if request.hook == "patient-view":
-        return {"cards": patient_view_cards(assessment, profile, base)}
+        return {"cards": patient_view_cards(assessment, profile, base, patient_page)}
     if request.hook == "order-select" and request.context.selections:
         # order-select: every draft counts as a record, but only the newly selected are judged.
         selected = set(request.context.selections)

@@ -26,6 +26,7 @@ import anyio
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 
 from igwatch import clock
 from igwatch.cdshooks.cards import (
@@ -48,6 +49,7 @@ from igwatch.cdshooks.models import (
 )
 from igwatch.errors import IgwatchError, InputRefused
 from igwatch.settings import ServerSettings
+from igwatch.store import has_patient
 
 log = logging.getLogger("igwatch.cdshooks")
 
@@ -210,6 +212,18 @@ def fhir_server_allowlist(request: Request) -> FhirServerAllowlist:
 # --------------------------------------------------------------------------- helpers
 
 
+def _patient_page(request: Request, patient_id: str) -> str | None:
+    """The patient's page in the web app, only when the store holds the patient (else a 404)."""
+    settings: ServerSettings = request.app.state.settings
+    if not settings.base_url:
+        return None
+    try:
+        stored = has_patient(request.app.state.db, patient_id)
+    except SQLAlchemyError:
+        return None
+    return f"{settings.base_url.rstrip('/')}/patients/{patient_id}" if stored else None
+
+
 def _today() -> date:
     """The real today, or ``IGWATCH_TODAY`` (checked when the server starts: ``igwatch serve``)."""
     return clock.today()
@@ -287,6 +301,7 @@ def build_router() -> APIRouter:
                 settings.profile,
                 today=today,
                 public_url=settings.base_url,
+                patient_page=_patient_page(request, parsed.context.patientId),
             )
         except IgwatchError as error:
             return outcome(422, "processing", str(error))

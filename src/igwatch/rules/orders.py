@@ -23,6 +23,9 @@ from igwatch.knowledge.profile import Profile
 from igwatch.timeline import MedicationRecord, Timeline
 
 UCUM = "http://unitsofmeasure.org"
+#: Marks a draft order that came without an id (the hook gave it one to judge it): nothing can
+#: be suggested about it by id.
+UNNAMED_DRAFT = "_igwatch_unnamed_draft"
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,7 @@ class OrderAdvice:
     summary: str | None = None  # None: the recommendation's own summary
     suggestions: list[Suggestion] = field(default_factory=list)
     selection: str = "any"
+    note: str | None = None  # a sentence the card adds about this order
 
 
 @dataclass(frozen=True)
@@ -111,16 +115,25 @@ def live_vaccine_orders(context: OrderContext) -> list[OrderAdvice]:
         return []
     starting_only = not ({r.code for r in live.reasons} & {"on-therapy", "not-repleted"})
     entry = knowledge().entry("vaccine.live-avoid")
-    return [
-        OrderAdvice(
-            live,
-            indicator="warning" if starting_only else "critical",
-            summary=entry.summary_for("order-starting" if starting_only else "order"),
-            suggestions=[_removal(order.display or "the live vaccine", order.id)],
-            selection="at-most-one",
+    advice = []
+    for order in orders:
+        name = order.display or "the live vaccine"
+        unnamed = bool(context.drafts.get(order.id, {}).get(UNNAMED_DRAFT))
+        advice.append(
+            OrderAdvice(
+                live,
+                indicator="warning" if starting_only else "critical",
+                summary=entry.summary_for("order-starting" if starting_only else "order"),
+                suggestions=[] if unnamed else [_removal(name, order.id)],
+                selection="at-most-one",
+                # CDS Hooks deletes by id: without one, say so instead of offering a removal.
+                note="This order was sent without an id, so igwatch cannot offer to remove it: cancel "
+                "it in the order entry."
+                if unnamed
+                else None,
+            )
         )
-        for order in orders
-    ]
+    return advice
 
 
 @order_rule
@@ -211,21 +224,25 @@ def _dose_check(
     off = (order.dose_g - expected) / expected * 100
     code = "dose-above" if off > 0 else "dose-below"
     weighed = f" on {body['weight_date']}" if body.get("weight_date") else ""
+    standard = interval_days == standard_days and order.route != "SC" and block.ivig.dose_g is not None
+    suggested = block.ivig.dose_g if standard and block.ivig.dose_g is not None else round(expected)
+    exact_text = _fmt_g(round(expected, 1))
+    # one wording in the text and the suggestion: the exact computed dose, and the rounded one
+    rounded = f" ({suggested} g rounded)" if float(suggested) != round(expected, 1) else ""
     text = (
-        f"{entry.reason_text[code]}: ordered {what}; computed {_fmt_g(round(expected, 1))} for that "
+        f"{entry.reason_text[code]}: ordered {what}; computed {exact_text}{rounded} for that "
         f"interval ({profile.ivig_g_per_kg:g} g/kg every {profile.ivig_interval_weeks} weeks, "
         f"{block.weight_basis} weight {block.weight_kg:g} kg{weighed}"
         f"{', SCIG factor ' + format(factor, 'g') if order.route == 'SC' else ''}); "
         f"{abs(off):.0f}% {'above' if off > 0 else 'below'}, tolerance {profile.order_dose_tolerance_pct:g}%"
     )
     rec = catalog_recommendation("igrt.order-dose", code, [Reason(code, text)])
-    standard = interval_days == standard_days and order.route != "SC" and block.ivig.dose_g is not None
-    suggested = block.ivig.dose_g if standard and block.ivig.dose_g is not None else round(expected)
     if suggested > 0 and (resource := _with_dose(original, suggested)) is not None:
+        label = f"computed {exact_text}, rounded" if rounded else "computed dose"
         rec.actions.append(
             {
                 "type": "update",
-                "description": f"Change the order to {suggested} g every {interval_days:g} days (computed dose)",
+                "description": f"Change the order to {suggested} g every {interval_days:g} days ({label})",
                 "resource": resource,
             }
         )

@@ -7,7 +7,7 @@ Stable API for the server and the web pages:
 - :func:`record_feedback` → :class:`FeedbackResult` (CDS Hooks feedback, stored idempotently);
 - :func:`load_path` → :class:`LoadReport` (a Bundle, an NDJSON file or a bulk export directory,
   one transaction per file), :func:`list_patients` → :class:`PatientRow`,
-  :func:`patient_resources`, :func:`patient_timeline`.
+  :func:`patient_resources`, :func:`patient_timeline`, :func:`has_patient`.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from igwatch.store.patients import (
     LoadProgress,
     LoadReport,
     PatientRow,
+    has_patient,
     list_patients,
     load_path,
     patient_resources,
@@ -31,6 +32,7 @@ __all__ = [
     "LoadReport",
     "PatientRow",
     "default_database_url",
+    "has_patient",
     "list_patients",
     "load_path",
     "patient_resources",

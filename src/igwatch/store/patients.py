@@ -547,6 +547,12 @@ def list_patients(db: Database) -> list[PatientRow]:
         ]
 
 
+def has_patient(db: Database, patient_id: str) -> bool:
+    """Whether the store holds this patient (so the web app has a page for them)."""
+    with db.session() as session:
+        return session.get(PatientRecord, patient_id) is not None
+
+
 def _own_rows(db: Database, patient_id: str) -> list[tuple[str, str | None]]:
     query = (
         select(ResourceRecord.json_text, ResourceRecord.full_url)

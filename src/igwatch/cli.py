@@ -586,6 +586,8 @@ def screen(
         )
         report = run_screen(Path(export_dir), options)
         summary = report.summary
+        for note in summary.get("files_skipped", []):
+            sys.stderr.write(f"igwatch: note: {_one_line(note)}\n")
         total = sum(report.timings.values())
         sys.stderr.write(
             f"igwatch: screened {summary['patients_read']:,} patients in {total:.1f} s: "
@@ -798,7 +800,7 @@ def load(
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
 ) -> None:
-    """Load patients' FHIR data into the database (one transaction per file)."""
+    """Load patients' FHIR data into the database (one transaction: all of it or nothing)."""
 
     def body() -> None:
         from rich.console import Console

@@ -94,15 +94,20 @@ def test_load_a_bulk_export_directory(db: Database, tmp_path: Path) -> None:
         write_ndjson(
             export / f"{rtype}.ndjson.gz" if rtype == "Observation" else export / f"{rtype}.ndjson", items
         )
+    output = [
+        {"type": rtype, "url": f"https://ehr.example/files/{path.name}"}
+        for rtype in by_type
+        for path in export.glob(f"{rtype}.ndjson*")
+    ]
     (export / "manifest.json").write_text(
-        json.dumps({"transactionTime": "2026-10-15T00:00:00Z", "output": []})
+        json.dumps({"transactionTime": "2026-10-15T00:00:00Z", "output": output})
     )
     (export / "notes.txt").write_text("not read")
     report = load_path(db, export)
     assert report.files == len(by_type)
     assert report.patients == len(names)
     assert report.resources == sum(len(v) for v in by_type.values())
-    assert report.issues == [f"{export / 'manifest.json'}: a bulk export manifest, not FHIR data; skipped"]
+    assert report.issues == []
     patients = list_patients(db)
     assert len(patients) == len(names)
     # Each patient's records, gathered from several files, give the assessment of their own file.
@@ -172,7 +177,8 @@ def test_other_refusals_name_the_file(db: Database, tmp_path: Path, content: byt
     assert snapshot(db) == {"patients": [], "fhir_resources": []}
 
 
-def test_a_refused_file_in_a_directory_keeps_the_files_before_it(db: Database, tmp_path: Path) -> None:
+def test_a_refused_file_in_a_directory_stores_nothing_of_the_load(db: Database, tmp_path: Path) -> None:
+    """A directory is one transaction: all of it or nothing (it used to keep the files before)."""
     export = tmp_path / "export"
     export.mkdir()
     write_ndjson(export / "a-Patient.ndjson", [resources(vignette(P02)["bundle"])[0]])
@@ -180,11 +186,55 @@ def test_a_refused_file_in_a_directory_keeps_the_files_before_it(db: Database, t
     with pytest.raises(InputRefused) as caught:
         load_path(db, export)
     assert str(caught.value) == (
-        f"{export / 'b-Observation.ndjson'} line 2: not a JSON object"
-        " (nothing of it stored; 1 earlier file(s) were stored)"
+        f"{export / 'b-Observation.ndjson'} line 2: not a JSON object (nothing of this load was stored)"
     )
+    assert snapshot(db) == {"patients": [], "fhir_resources": []}
+
+
+def test_files_that_are_not_fhir_are_skipped_with_a_note(db: Database, tmp_path: Path) -> None:
+    export = tmp_path / "export"
+    export.mkdir()
+    write_ndjson(export / "Patient.ndjson", [resources(vignette(P02)["bundle"])[0]])
+    (export / "log.ndjson").write_text('{"exportId": "e1", "eventId": "kickoff"}\n')
+    report = load_path(db, export)
+    assert report.files == 1 and [p.id for p in list_patients(db)] == [P02_ID]
+    assert report.issues == [
+        f"{export / 'log.ndjson'}: skipped: not FHIR (its first record has no resourceType)"
+    ]
+
+
+def test_the_manifest_decides_which_files_are_read(db: Database, tmp_path: Path) -> None:
+    export = tmp_path / "export"
+    export.mkdir()
+    write_ndjson(export / "Patient.000.ndjson", [resources(vignette(P02)["bundle"])[0]])
+    write_ndjson(export / "stale-Patient.ndjson", [{"resourceType": "Patient", "id": "not-in-the-export"}])
+    (export / "err.ndjson").write_text('{"resourceType": "OperationOutcome", "issue": []}\n')
+    manifest = {
+        "transactionTime": "2026-10-01T00:00:00Z",
+        "request": "https://ehr.example/fhir/$export",
+        "requiresAccessToken": True,
+        "output": [{"type": "Patient", "url": "https://ehr.example/files/Patient.000.ndjson"}],
+        "error": [{"type": "OperationOutcome", "url": "https://ehr.example/files/err.ndjson"}],
+    }
+    (export / "manifest.json").write_text(json.dumps(manifest))
+    report = load_path(db, export)
     assert [p.id for p in list_patients(db)] == [P02_ID]
-    assert len(patient_resources(db, P02_ID)) == 1
+    assert sorted(report.issues) == [
+        f"{export / 'err.ndjson'}: skipped: an error file of the export (OperationOutcome), not patient data",
+        f"{export / 'stale-Patient.ndjson'}: skipped: not listed in manifest.json output",
+    ]
+
+
+def test_a_manifest_naming_a_missing_file_is_refused(db: Database, tmp_path: Path) -> None:
+    export = tmp_path / "export"
+    export.mkdir()
+    manifest = {
+        "transactionTime": "t",
+        "output": [{"type": "Patient", "url": "https://x/files/Patient.ndjson"}],
+    }
+    (export / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(InputRefused, match=r"output\[0\] names 'Patient.ndjson', which is not in"):
+        load_path(db, export)
 
 
 def test_reloading_replaces_each_resource(db: Database, tmp_path: Path) -> None:
@@ -242,7 +292,7 @@ def test_unknown_patient(db: Database) -> None:
 def test_missing_path_and_empty_directory_are_refused(db: Database, tmp_path: Path) -> None:
     with pytest.raises(InputRefused, match="no such file or directory"):
         load_path(db, tmp_path / "absent.json")
-    with pytest.raises(InputRefused, match=re.escape("no .ndjson, .ndjson.gz, .json, .json.gz files")):
+    with pytest.raises(InputRefused, match=re.escape("no .ndjson, .ndjson.gz, .json, .json.gz FHIR files")):
         load_path(db, tmp_path)
 
 

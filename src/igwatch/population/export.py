@@ -18,16 +18,19 @@ from pathlib import Path
 from typing import Final
 
 from igwatch.errors import InputRefused
+from igwatch.fhir.bulk import list_export
 
 _FILE_RE: Final = re.compile(r"^(?:\d+[._-])?([A-Z][A-Za-z]+)(?:[._-]\d+)*\.ndjson(?:\.gz)?$")
 
 
 @dataclass(frozen=True)
 class Export:
-    """The NDJSON files of an export, by resource type (only types with files)."""
+    """The NDJSON files of an export, by resource type (only types with files), and a note for
+    every data file left out (not FHIR, not in the manifest, not NDJSON)."""
 
     root: Path
     files: dict[str, list[Path]]
+    notes: tuple[str, ...] = ()
 
     def of(self, resource_type: str) -> list[Path]:
         return self.files.get(resource_type, [])
@@ -50,27 +53,32 @@ def _natural(path: Path) -> tuple[object, ...]:
 
 
 def find_export(root: Path, wanted: frozenset[str] | set[str] | None = None) -> Export:
-    """The NDJSON files under ``root`` (not recursive), grouped by resource type.
+    """The NDJSON files under ``root`` (not recursive), grouped by resource type: the manifest's
+    output files when there is a ``manifest.json`` (their ``type`` from it), else every NDJSON
+    file whose first record is FHIR (the type from the file name).
 
     Refuses a missing directory, a path that is not a directory, and a directory with no NDJSON.
     """
     if not root.exists():
         raise InputRefused(f"{root}: no such directory")
-    if not root.is_dir():
-        raise InputRefused(f"{root}: not a directory (expected a bulk FHIR export directory)")
+    listing = list_export(root)
+    notes = listing.notes()
     files: dict[str, list[Path]] = {}
     any_ndjson = False
-    for path in root.iterdir():
+    for path in listing.files:
         match = _FILE_RE.match(path.name)
-        if match is None or not path.is_file():
+        rtype = listing.types.get(path) or (match.group(1) if match else None)
+        if not path.name.endswith((".ndjson", ".ndjson.gz")) or rtype is None:
+            reason = "not NDJSON" if rtype is not None else "its resource type is not in its name"
+            notes.append(f"{path.name}: skipped: {reason} (the screen reads NDJSON by type)")
             continue
         any_ndjson = True
-        rtype = match.group(1)
         if wanted is None or rtype in wanted:
             files.setdefault(rtype, []).append(path)
     if not any_ndjson:
         raise InputRefused(f"{root}: no NDJSON files (expected e.g. Patient.ndjson, Observation.ndjson)")
-    return Export(root, {rtype: sorted(paths, key=_natural) for rtype, paths in sorted(files.items())})
+    ordered = {rtype: sorted(paths, key=_natural) for rtype, paths in sorted(files.items())}
+    return Export(root, ordered, tuple(notes))
 
 
 def locate_bad_line(paths: list[Path]) -> str | None:

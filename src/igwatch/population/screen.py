@@ -16,6 +16,7 @@ Records that are readable but unusable (no unit, no date, …) become data issue
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
+from igwatch.errors import InputRefused
 from igwatch.knowledge.profile import Profile
 from igwatch.population.assessor import Assessor
 from igwatch.population.export import find_export
@@ -56,6 +58,22 @@ class ScreenReport:
     timings: dict[str, float] = field(default_factory=dict)
 
 
+def require_spark() -> None:
+    """Refuse ``--engine spark`` in one line when its parts are missing (not an internal error)."""
+    try:
+        import pyspark  # noqa: F401  (imported to prove it imports, not only that it is there)
+    except ImportError:
+        raise InputRefused(
+            "--engine spark needs PySpark, which this installation lacks: install igwatch[spark] "
+            "(pip install 'igwatch[spark]'), or use the default engine"
+        ) from None
+    if not (os.environ.get("JAVA_HOME") or shutil.which("java")):
+        raise InputRefused(
+            "--engine spark needs a Java runtime (JDK 17 or 21) and none was found: install one "
+            "(Debian: apt-get install default-jdk-headless) or set JAVA_HOME"
+        )
+
+
 def screen(export_dir: Path, options: ScreenOptions) -> ScreenReport:
     """Screen a bulk export; writes the worklist and summary into ``options.out_dir``.
 
@@ -78,6 +96,7 @@ def screen(export_dir: Path, options: ScreenOptions) -> ScreenReport:
                 export = find_export(export_dir, set(VIEW_FILES))
                 advance(1)
             if options.engine == "spark":
+                require_spark()
                 from igwatch.population import spark_engine
 
                 output = spark_engine.run(
@@ -98,6 +117,7 @@ def screen(export_dir: Path, options: ScreenOptions) -> ScreenReport:
                     engine=options.engine,
                 )
                 summary["timings_s"] = dict(steps.timings)
+                summary["files_skipped"] = list(export.notes)  # nothing left out silently
                 files.extend(write_summary(summary, options.out_dir))
                 advance(1)
             timings = dict(steps.timings)

@@ -6,7 +6,7 @@ Stable API for the server and the web pages:
   ``.session()``, ``.migrate()`` and ``.close()``;
 - :func:`record_feedback` → :class:`FeedbackResult` (CDS Hooks feedback, stored idempotently);
 - :func:`load_path` → :class:`LoadReport` (a Bundle, an NDJSON file or a bulk export directory,
-  one transaction per file), :func:`list_patients` → :class:`PatientRow`,
+  one transaction for the whole load), :func:`list_patients` → :class:`PatientRow`,
   :func:`patient_resources`, :func:`patient_timeline`, :func:`has_patient`.
 """
 

@@ -30,6 +30,7 @@ from sqlalchemy import Connection, Insert, func, or_, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 
 from igwatch.errors import InputRefused
+from igwatch.fhir.bulk import list_export
 from igwatch.fhir.ingest import FULL_URL_KEY, build_timeline, parse_input, read_path, resources_from_json
 from igwatch.store.db import Database, clean_text
 from igwatch.store.models import PatientRecord, ResourceRecord
@@ -105,19 +106,17 @@ ProgressCallback = Callable[[LoadProgress], None]
 # --------------------------------------------------------------------------- reading files
 
 
-def _input_files(path: Path) -> list[Path]:
+def _input_files(path: Path) -> tuple[list[Path], list[str]]:
+    """The files to load and a note per file of a directory left out (manifest honoured, files
+    that are not FHIR skipped: clients leave logs beside the data)."""
     if path.is_dir():
-        files = sorted(
-            child
-            for child in path.iterdir()
-            if child.is_file() and not child.name.startswith(".") and child.name.endswith(INPUT_SUFFIXES)
-        )
-        if not files:
-            raise InputRefused(f"{path}: no {', '.join(INPUT_SUFFIXES)} files in this directory")
-        return files
+        listing = list_export(path)
+        if not listing.files:
+            raise InputRefused(f"{path}: no {', '.join(INPUT_SUFFIXES)} FHIR files in this directory")
+        return listing.files, [f"{clean_text(str(p))}: skipped: {why}" for p, why in listing.skipped]
     if not path.exists():
         raise InputRefused(f"{path}: no such file or directory")
-    return [path]
+    return [path], []
 
 
 def _ndjson_records(
@@ -457,62 +456,67 @@ class _FileWriter:
 
 def _load_file(
     db: Database,
+    connection: Connection,
     path: Path,
     number: int,
     count: int,
     in_directory: bool,
     progress: ProgressCallback | None,
 ) -> tuple[int, int, list[str]] | None:
-    """(patients, resources, issues) stored from one file; None when the file was skipped."""
+    """(patients, resources, issues) written from one file in the load's transaction; None when
+    the file was skipped."""
     name = clean_text(str(path))
     source = _read_file(path, name, in_directory)
     if source.skipped:
         return None
-    with db.engine.begin() as connection:  # one transaction: the whole file or nothing
-        writer = _FileWriter(connection, db.dialect, name, source.full_urls)
-        next_report = _PROGRESS_EVERY
-        for resources, place in source.records:
-            for resource in resources:
-                writer.add(resource, place)
-            if progress is not None and writer.count >= next_report:
-                next_report = writer.count + _PROGRESS_EVERY
-                progress(LoadProgress(path, number, count, writer.count, done=False))
-        writer.finish()
+    writer = _FileWriter(connection, db.dialect, name, source.full_urls)
+    next_report = _PROGRESS_EVERY
+    for resources, place in source.records:
+        for resource in resources:
+            writer.add(resource, place)
+        if progress is not None and writer.count >= next_report:
+            next_report = writer.count + _PROGRESS_EVERY
+            progress(LoadProgress(path, number, count, writer.count, done=False))
+    writer.finish()
     if progress is not None:
         progress(LoadProgress(path, number, count, writer.count, done=True))
     return writer.patients_written, writer.count, writer.issues
 
 
 def load_path(db: Database, path: str | Path, progress: ProgressCallback | None = None) -> LoadReport:
-    """Load a Bundle, an NDJSON file or a bulk export directory; one transaction per file.
+    """Load a Bundle, an NDJSON file or a bulk export directory, in one transaction: all of it
+    or nothing.
 
-    ``progress`` (optional) is called every thousand resources and at the end of each file. A bad
-    file raises :class:`InputRefused` naming it and the place; the files before it (in name order)
-    stay stored, nothing of the bad one is written.
+    A directory is read as a bulk export (``manifest.json`` honoured; a file that is not FHIR,
+    such as a client's log, is skipped with a note). ``progress`` (optional) is called every
+    thousand resources and at the end of each file. A bad file raises :class:`InputRefused`
+    naming it and the place, and nothing of the load is stored.
     """
     root = Path(path)
-    files = _input_files(root)
+    files, notes = _input_files(root)
     in_directory = root.is_dir()
     report = LoadReport()
-    for number, file in enumerate(files, start=1):
-        try:
-            stored = _load_file(db, file, number, len(files), in_directory, progress)
-        except InputRefused as refusal:
-            if report.files:
-                raise InputRefused(
-                    f"{refusal} (nothing of it stored; {report.files} earlier file(s) were stored)"
-                ) from None
-            raise
-        if stored is None:
-            report.issues.append(f"{clean_text(str(file))}: a bulk export manifest, not FHIR data; skipped")
-            if progress is not None:
-                progress(LoadProgress(file, number, len(files), 0, done=True))
-            continue
-        patients, resources, issues = stored
-        report.files += 1
-        report.patients += patients
-        report.resources += resources
-        report.issues.extend(issues)
+    report.issues.extend(notes)
+    with db.engine.begin() as connection:  # one transaction for the whole load
+        for number, file in enumerate(files, start=1):
+            try:
+                stored = _load_file(db, connection, file, number, len(files), in_directory, progress)
+            except InputRefused as refusal:
+                if len(files) > 1:
+                    raise InputRefused(f"{refusal} (nothing of this load was stored)") from None
+                raise
+            if stored is None:
+                report.issues.append(
+                    f"{clean_text(str(file))}: skipped: a bulk export manifest, not FHIR data"
+                )
+                if progress is not None:
+                    progress(LoadProgress(file, number, len(files), 0, done=True))
+                continue
+            patients, resources, issues = stored
+            report.files += 1
+            report.patients += patients
+            report.resources += resources
+            report.issues.extend(issues)
     return report
 
 

@@ -501,6 +501,18 @@ def _antibiotic_courses_by_condition(timeline: Timeline) -> dict[str, set[str]]:
     return named
 
 
+def _viral_or_fungal(record: Infection) -> bool:
+    return "viral-or-fungal-infection" in record.concepts
+
+
+def _documented_bacterial(record: Infection) -> bool:
+    """F4: an organism found that is a bacterium, or a bacterial code — never a code that names a
+    virus or a fungus."""
+    return record.bacterial_organism or (
+        "bacterial-infection" in record.concepts and not _viral_or_fungal(record)
+    )
+
+
 def infection_episodes(
     timeline: Timeline, as_of: date, profile: Profile, issues: list[DataIssue]
 ) -> list[Episode]:
@@ -558,8 +570,10 @@ def infection_episodes(
     for group in groups.values():
         ids = tuple(r.id for r in group)
         organisms = sorted({o for r in group for o in r.organisms})
-        documented = any(r.bacterial_organism or "bacterial-infection" in r.concepts for r in group)
-        agents = set().union(*(named.get(i, set()) for i in ids))
+        documented = any(_documented_bacterial(r) for r in group)
+        # an antibiotic course naming a record makes it bacterial, unless its code names a virus
+        # or a fungus (revision 2: acute viral pharyngitis treated with amoxicillin stays viral)
+        agents = set().union(*(named.get(r.id, set()) for r in group if not _viral_or_fungal(r)))
         abatements = [r.abatement for r in group if r.abatement is not None]
         episodes.append(
             Episode(

@@ -576,7 +576,7 @@ def test_severe_and_life_threatening_by_nature() -> None:
     t = timeline(cond("c1", ICD10CM, "A40.3"), cond("c2", SNOMED, "22255007"), cond("c3", ICD10CM, "J01.90"))
     assert [i.concepts for i in t.infections] == [
         {"bacterial-infection", "severe-by-nature", "life-threatening-by-nature"},
-        {"opportunistic-infection"},
+        {"opportunistic-infection", "viral-or-fungal-infection"},  # PML: a virus
         frozenset(),
     ]
     assert t.infections[0].organisms == {"streptococcus-pneumoniae"}

@@ -60,8 +60,9 @@ def test_every_file_is_a_valueset_named_after_its_id() -> None:
     for path in files:
         data = json.loads(path.read_text(encoding="utf-8"))
         assert data["resourceType"] == "ValueSet"
-        assert data["id"] == path.stem
-        assert data["url"] == tx.VALUESET_URL + path.stem
+        # *-icd10-blocks.json extend the set of their id (scripts/expand_icd10_blocks.py)
+        assert data["id"] == path.stem.removesuffix("-icd10-blocks")
+        assert data["url"] == tx.VALUESET_URL + data["id"]
         assert data["status"] == "active"
 
 
@@ -116,6 +117,13 @@ def test_name_fallback_only_where_the_contract_allows_it() -> None:
         "antibiotic",
         "live-vaccine",
         "viral-serology",
+        # contract §1 (revision 2): infections are recognised by name too
+        "infection",
+        "bacterial-infection",
+        "opportunistic-infection",
+        "severe-by-nature",
+        "life-threatening-by-nature",
+        "viral-or-fungal-infection",
     }
 
 
@@ -163,11 +171,16 @@ def test_conditions() -> None:
         "streptococcus-pneumoniae",
         "bacterial-organism",
     } <= pneumococcal_sepsis
-    assert sets(cc(None, (SNOMED, "22255007"))) == {"infection", "opportunistic-infection"}
-    assert "bacterial-infection" not in sets(
-        cc(None, (SNOMED, "91302008"))
-    )  # sepsis, organism not documented
-    assert "bacterial-infection" not in sets(cc(None, (ICD10CM, "A41.9")))
+    # PML: JC virus, so never bacterial (revision 2)
+    assert sets(cc(None, (SNOMED, "22255007"))) == {
+        "infection",
+        "opportunistic-infection",
+        "viral-or-fungal-infection",
+    }
+    # Revision 2 (F4): sepsis other than viral or fungal is bacterial by nature, organism or not
+    assert "bacterial-infection" in sets(cc(None, (SNOMED, "91302008")))
+    assert "bacterial-infection" in sets(cc(None, (ICD10CM, "A41.9")))
+    assert "bacterial-infection" not in sets(cc(None, (SNOMED, "770349000")))  # sepsis caused by virus
 
 
 def test_organism_keys() -> None:
@@ -276,10 +289,26 @@ def test_unknown_code_still_gets_name_fallback() -> None:
 
 
 def test_no_name_fallback_where_not_marked() -> None:
-    assert sets(cc("Pneumococcal pneumonia")) == set()  # infections: codes only
+    assert sets(cc("Full-time employment (finding)")) == set()
     assert sets(cc("IgG [Mass/volume] in Serum")) == set()  # immunoglobulins: codes only
     assert sets(cc("Multiple sclerosis")) == set()
     assert sets(cc("Selective IgM deficiency")) == set()
+
+
+def test_infections_by_name_say_so_and_leave_out_what_is_not_an_infection() -> None:
+    """Contract §1 (revision 2): a name fallback for infections, reported as recognised-by-name."""
+    t = get_terminology()
+    matches = t.match(cc("Infection of tooth (disorder)"))
+    assert [(m.valueset, m.by_name) for m in matches] == [("infection", True)]
+    assert sets(cc("Pneumococcal pneumonia")) >= {"infection", "bacterial-infection"}
+    assert "bacterial-infection" not in sets(cc("Acute viral pharyngitis (disorder)"))
+    for text in (
+        "Suspected COVID-19",
+        "History of infection",
+        "Exposure to SARS-CoV-2",
+        "Sequela of tuberculosis",
+    ):
+        assert sets(cc(text)) == set(), text
 
 
 def test_name_fallback_words_are_whole_words() -> None:

@@ -26,11 +26,7 @@ def patients(export: Path) -> list[dict[str, object]]:
         return [json.loads(line) for line in lines if line.strip()]
 
 
-@pytest.fixture(scope="session")
-def export_on_ofatumumab(real_export: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of the export in which every patient has been on ofatumumab since 2020 (so each is
-    in population K unless deceased)."""
-    copy = tmp_path_factory.mktemp("synthea-ofatumumab")
+def _on_ofatumumab(real_export: Path, copy: Path, since: str) -> Path:
     for item in real_export.iterdir():
         shutil.copy(item, copy / item.name)
     with (copy / "MedicationStatement.000.ndjson").open("w", encoding="utf-8") as out:
@@ -41,7 +37,20 @@ def export_on_ofatumumab(real_export: Path, tmp_path_factory: pytest.TempPathFac
                 "status": "active",
                 "medicationCodeableConcept": {"coding": [{"system": RXNORM, "code": "712566"}]},
                 "subject": {"reference": f"Patient/{patient['id']}"},
-                "effectivePeriod": {"start": "2020-01-01"},
+                "effectivePeriod": {"start": since},
             }
             out.write(json.dumps(statement) + "\n")
     return copy
+
+
+@pytest.fixture(scope="session")
+def export_on_ofatumumab(real_export: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the export in which every patient has been on ofatumumab since 2020 (so each is
+    in population K unless deceased)."""
+    return _on_ofatumumab(real_export, tmp_path_factory.mktemp("synthea-ofatumumab"), "2020-01-01")
+
+
+@pytest.fixture(scope="session")
+def export_on_ofatumumab_always(real_export: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every patient on ofatumumab since 1900: every record of theirs falls on therapy."""
+    return _on_ofatumumab(real_export, tmp_path_factory.mktemp("synthea-ofatumumab-always"), "1900-01-01")

@@ -94,7 +94,13 @@ PLAUSIBLE: Final[dict[LabKind, tuple[float, float]]] = {
 SEROLOGY_VALUESET: Final = "viral-serology"
 INFECTION_VALUESET: Final = "infection"
 INFECTION_CONCEPTS: Final = frozenset(
-    {"bacterial-infection", "severe-by-nature", "life-threatening-by-nature", "opportunistic-infection"}
+    {
+        "bacterial-infection",
+        "viral-or-fungal-infection",
+        "severe-by-nature",
+        "life-threatening-by-nature",
+        "opportunistic-infection",
+    }
 )
 DIAGNOSIS_VALUESETS: Final = (
     "selective-igm-deficiency",

@@ -12,6 +12,7 @@ their exit code 2.
 
 from __future__ import annotations
 
+import csv
 import difflib
 import json
 import math
@@ -508,6 +509,58 @@ def explain(
 # --------------------------------------------------------------------------------------------
 # Population screen (contract §5)
 # --------------------------------------------------------------------------------------------
+
+
+class ReportFormat(StrEnum):
+    text = "text"
+    json = "json"
+    csv = "csv"
+
+
+@app.command("terminology-report")
+def terminology_report(
+    export_dir: Annotated[str, typer.Argument(metavar="DIR", help="Bulk FHIR export directory.")],
+    output: Annotated[
+        ReportFormat, typer.Option("--format", help="text (a table per kind), json or csv.")
+    ] = ReportFormat.text,
+    missed_only: Annotated[
+        bool, typer.Option("--missed-only", help="List only the codes igwatch does not recognise.")
+    ] = False,
+) -> None:
+    """Which Condition, medication and vaccine codes an export uses, with counts, and whether
+    igwatch recognises each (by code, by name, not at all): what a site checks before go-live."""
+
+    def body() -> None:
+        from igwatch.fhir.coverage import coverage_report
+
+        report = coverage_report(Path(export_dir))
+        if missed_only:
+            report.lines = [line for line in report.lines if line.status == "missed"]
+        for note in report.notes:
+            sys.stderr.write(f"igwatch: note: {_one_line(note)}\n")
+        if output is ReportFormat.json:
+            _print_json(report.to_dict())
+        elif output is ReportFormat.csv:
+            writer = csv.writer(sys.stdout, lineterminator="\n")
+            writer.writerow(["kind", "system", "code", "display", "records", "recognised", "valuesets"])
+            for line in report.lines:
+                writer.writerow(
+                    [
+                        line.kind,
+                        line.system,
+                        line.code,
+                        _one_line(line.display),
+                        line.count,
+                        line.status,
+                        ";".join(line.valuesets),
+                    ]
+                )
+        else:
+            from igwatch.render.text import print_terminology_report
+
+            print_terminology_report(report)
+
+    _guard(body)
 
 
 class ScreenEngine(StrEnum):

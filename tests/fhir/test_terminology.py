@@ -470,3 +470,18 @@ def test_malformed_concepts_do_not_crash() -> None:
         {"text": 5, "coding": [{"display": 7}]},
     ]:
         assert t.match(concept) == ()
+
+
+def test_every_live_product_has_a_name_rule() -> None:
+    """Contract §1: the name rules cover the live products of the CVX list (an oral adenovirus
+    type 4/7 order had none)."""
+    for text in (
+        "Adenovirus type 4 and type 7 vaccine, live, oral",
+        "Measles vaccine",
+        "Oral polio vaccine (OPV)",
+        "Dengue tetravalent vaccine, live",
+        "Cholera vaccine, live, oral",
+    ):
+        assert "live-vaccine" in sets(cc(text)), text
+    for text in ("Measles IgG antibody", "Inactivated polio vaccine", "Rubella antibody test"):
+        assert "live-vaccine" not in sets(cc(text)), text

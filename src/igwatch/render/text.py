@@ -28,6 +28,7 @@ from rich.table import Table
 from rich.text import Text
 
 from igwatch.assessment import MONITORING_LABEL, Assessment, DoseBlock, MonitoringEntry, Recommendation
+from igwatch.fhir.coverage import CoverageReport
 from igwatch.knowledge.catalog import CatalogEntry, Knowledge, Statement
 from igwatch.knowledge.profile import Profile
 from igwatch.timeline import DataIssue
@@ -918,4 +919,38 @@ def print_explain_statement(statement: Statement, kb: Knowledge, console: Consol
         line.append(entry.id, style="bold cyan")
         line.append(f"  {one_line(entry.summary)}")
         parts.append(_indent(line, 2))
+    _emit(console, Group(*parts))
+
+
+def print_terminology_report(report: CoverageReport, console: Console | None = None) -> None:
+    """``igwatch terminology-report``: per kind, the codes with counts and how they are recognised."""
+    console = console or make_console()
+    parts: list[RenderableType] = [
+        Rule(Text("igwatch · terminology coverage", style="bold"), align="left", characters="═"),
+        Text(f"{len(report.files)} file(s) read: {', '.join(report.files)}", style="dim"),
+    ]
+    labels = {"code": "by code", "name": "by name", "missed": "not recognised"}
+    for kind, title in (("condition", "Conditions"), ("medication", "Medications"), ("vaccine", "Vaccines")):
+        lines = [line for line in report.lines if line.kind == kind]
+        totals = report.totals().get(kind, {})
+        summary = ", ".join(
+            f"{totals.get(f'codes_{status}', 0)} {label} ({totals.get(f'records_{status}', 0)} records)"
+            for status, label in labels.items()
+        )
+        parts.append(_heading(title, len(lines)))
+        parts.append(_indent(Text(summary, style="dim"), 2))
+        table = Table(box=None, pad_edge=False, padding=(0, 2), show_edge=False, header_style="dim")
+        for column in ("Records", "Code", "Display", "Recognised", "Value sets"):
+            table.add_column(column, no_wrap=column in ("Records", "Code"))
+        for line in lines:
+            style = "bold" if line.status == "missed" else ""
+            system = line.system.rsplit("/", 1)[-1]
+            table.add_row(
+                str(line.count),
+                f"{system} {line.code}".strip(),
+                one_line(line.display),
+                Text(labels[line.status], style=style),
+                ", ".join(line.valuesets),
+            )
+        parts.append(_indent(table, 2))
     _emit(console, Group(*parts))

@@ -1278,6 +1278,17 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _live_vaccinations_given(timeline: Timeline, as_of: date) -> Iterable[Vaccination]:
+    """Live vaccines recorded as given (not ordered, not in error), dated on or before ``as_of``."""
+    for vaccination in timeline.vaccinations:
+        if not vaccination.live or vaccination.ordered or vaccination.date is None:
+            continue
+        if (vaccination.status or "completed").lower() in ("entered-in-error", "not-done"):
+            continue
+        if vaccination.date <= as_of:
+            yield vaccination
+
+
 def _live_vaccines_given(
     timeline: Timeline, as_of: date, profile: Profile, exposure: AntiCD20Exposure
 ) -> list[Vaccination]:
@@ -1285,12 +1296,8 @@ def _live_vaccines_given(
     if exposure.first_exposure is None:
         return []
     given = []
-    for vaccination in timeline.vaccinations:
-        if not vaccination.live or vaccination.ordered or vaccination.date is None:
-            continue
-        if (vaccination.status or "completed").lower() in ("entered-in-error", "not-done"):
-            continue
-        if not exposure.first_exposure <= vaccination.date <= as_of:
+    for vaccination in _live_vaccinations_given(timeline, as_of):
+        if vaccination.date is None or vaccination.date < exposure.first_exposure:
             continue
         stop = exposure.stop
         if (
@@ -1313,13 +1320,8 @@ def _live_vaccines_recent(
     first_doses = [d for d in exposure.first_doses if d >= recent_from]
     limit = 7 * profile.live_vaccine_weeks_before_first_dose
     found = []
-    for vaccination in timeline.vaccinations:
-        if not vaccination.live or vaccination.ordered or vaccination.date is None:
-            continue
-        if (vaccination.status or "completed").lower() in ("entered-in-error", "not-done"):
-            continue
-        if vaccination.date > as_of:
-            continue
+    for vaccination in _live_vaccinations_given(timeline, as_of):
+        assert vaccination.date is not None
         before = [d for d in first_doses if 0 < (d - vaccination.date).days < limit]
         if before:
             found.append((vaccination, min(before)))

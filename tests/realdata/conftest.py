@@ -7,8 +7,11 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from igwatch.fhir.ingest import resources_from_json
 
 REAL_EXPORT = Path(__file__).resolve().parents[3] / "shared" / "real-data" / "synthea-10-patients"
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
@@ -19,6 +22,16 @@ def real_export() -> Path:
     if not (REAL_EXPORT / "Patient.000.ndjson").is_file():
         pytest.fail(f"the shared Synthea export is missing at {REAL_EXPORT}")
     return REAL_EXPORT
+
+
+def export_resources(export: Path) -> list[dict[str, Any]]:
+    """Every resource of the export's NDJSON files, as the ingest reads them."""
+    out: list[dict[str, Any]] = []
+    for path in sorted(export.glob("*.000.ndjson")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                out.extend(resources_from_json(json.loads(line)))
+    return out
 
 
 def patients(export: Path) -> list[dict[str, object]]:

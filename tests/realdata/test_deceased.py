@@ -4,32 +4,22 @@ the worklists unless asked (3 of the 13 Synthea patients carry ``deceasedDateTim
 from __future__ import annotations
 
 import csv
-import json
 from datetime import date
 from pathlib import Path
 
 from igwatch import assess, load_profile
-from igwatch.fhir.ingest import build_timeline, resources_from_json
+from igwatch.fhir.ingest import build_timeline
 from igwatch.population.screen import ScreenOptions, screen
-from tests.realdata.conftest import patients
+from tests.realdata.conftest import export_resources, patients
 
 AS_OF = date(2026, 10, 15)
-
-
-def _all_resources(export: Path) -> list[dict[str, object]]:
-    out: list[dict[str, object]] = []
-    for path in sorted(export.glob("*.000.ndjson")):
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                out.extend(resources_from_json(json.loads(line)))
-    return out
 
 
 def test_the_deceased_are_not_applicable_and_the_living_are_assessed(export_on_ofatumumab: Path) -> None:
     everyone = patients(export_on_ofatumumab)
     deceased = {str(p["id"]) for p in everyone if "deceasedDateTime" in p or p.get("deceasedBoolean")}
     assert len(deceased) == 3
-    resources = _all_resources(export_on_ofatumumab)
+    resources = export_resources(export_on_ofatumumab)
     profile = load_profile("default")
     for patient in everyone:
         assessment = assess(build_timeline(resources, patient_id=str(patient["id"])), AS_OF, profile)

@@ -5,7 +5,6 @@ flagged."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from datetime import date
@@ -14,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from igwatch import assess, load_profile
-from igwatch.fhir.ingest import build_timeline, resources_from_json
+from igwatch.fhir.ingest import build_timeline
 from igwatch.population.screen import ScreenOptions, screen
 from igwatch.store import Database, list_patients, load_path
-from tests.realdata.conftest import patients
+from tests.realdata.conftest import export_resources, patients
 
 AS_OF = date(2026, 10, 15)
 IGWATCH = str(Path(sys.executable).parent / "igwatch")
@@ -75,11 +74,7 @@ def test_screen_flags_nobody_and_notes_the_log(real_export: Path, tmp_path: Path
 
 
 def test_assess_of_every_patient_runs_and_recognises_the_deceased(real_export: Path) -> None:
-    resources: list[dict[str, object]] = []
-    for path in sorted(real_export.glob("*.000.ndjson")):
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                resources.extend(resources_from_json(json.loads(line)))
+    resources = export_resources(real_export)
     profile = load_profile("default")
     reasons = []
     for patient in patients(real_export):

@@ -4,7 +4,6 @@ the spec says, nothing else is, and every live vaccine they received gives `live
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -12,8 +11,8 @@ from typing import Any
 import pytest
 
 from igwatch import assess, load_profile
-from igwatch.fhir.ingest import build_timeline, resources_from_json
-from tests.realdata.conftest import patients
+from igwatch.fhir.ingest import build_timeline
+from tests.realdata.conftest import export_resources, patients
 
 SNOMED = "http://snomed.info/sct"
 #: The infection codes of the sample, with (bacterial, life-threatening) per F4 (revision 2).
@@ -33,15 +32,6 @@ INFECTIONS = {
 LIVE_CVX = {"03", "21", "121"}  # MMR, varicella, zoster live in the sample
 
 
-def _resources(export: Path) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    for path in sorted(export.glob("*.000.ndjson")):
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                out.extend(resources_from_json(json.loads(line)))
-    return out
-
-
 def _conditions(resources: list[dict[str, Any]], patient_id: str) -> list[dict[str, Any]]:
     return [
         r
@@ -56,7 +46,7 @@ def _code(condition: dict[str, Any]) -> str:
 
 @pytest.fixture(scope="module")
 def resources(export_on_ofatumumab_always: Path) -> list[dict[str, Any]]:
-    return _resources(export_on_ofatumumab_always)
+    return export_resources(export_on_ofatumumab_always)
 
 
 def test_every_infection_condition_is_an_episode_and_nothing_else_is(

@@ -19,6 +19,7 @@ from typing import Any, Final
 from urllib.parse import unquote, urlsplit
 
 from igwatch.errors import InputRefused
+from igwatch.fhir.inflate import limit
 
 MANIFEST: Final = "manifest.json"
 DATA_SUFFIXES: Final = (".ndjson", ".ndjson.gz", ".json", ".json.gz")
@@ -87,10 +88,12 @@ def _first_record(path: Path) -> object:
     try:
         with opener(path, "rb") as handle:
             if path.name.endswith((".json", ".json.gz")):
-                return json.loads(handle.read())
-            for line in handle:
+                ceiling = limit("IGWATCH_MAX_DOCUMENT_BYTES")
+                text = handle.read(ceiling + 1)
+                return None if len(text) > ceiling else json.loads(text)
+            while line := handle.readline(_FIRST_LINE_LIMIT + 1):
                 if len(line) > _FIRST_LINE_LIMIT:
-                    return None
+                    return None  # not sniffed: the reader refuses it within its own limits
                 if line.strip():
                     return json.loads(line)
     except (OSError, EOFError, ValueError, RecursionError):

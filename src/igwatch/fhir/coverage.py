@@ -16,10 +16,12 @@ from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import IO, Any, Final, Literal, cast
 
+from igwatch.errors import InputRefused
 from igwatch.fhir import terminology as tx
 from igwatch.fhir.bulk import list_export
+from igwatch.fhir.inflate import bounded_lines, limit
 from igwatch.fhir.ingest import (
     DIAGNOSIS_VALUESETS,
     INFECTION_CONCEPTS,
@@ -88,10 +90,16 @@ class CoverageReport:
 
 
 def _records(path: Path) -> Iterator[dict[str, Any]]:
-    opener = gzip.open if path.name.endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8") as handle:
+    """The resources of one data file, read within the input limits (igwatch.fhir.inflate)."""
+    compressed = path.name.endswith(".gz")
+    opener = gzip.open if compressed else open
+    with opener(path, "rb") as handle:
         if path.name.endswith((".json", ".json.gz")):
-            document = json.load(handle)
+            ceiling = limit("IGWATCH_MAX_DOCUMENT_BYTES")
+            data = handle.read(ceiling + 1)
+            if len(data) > ceiling:
+                raise InputRefused(f"{path.name}: larger than {ceiling} bytes (IGWATCH_MAX_DOCUMENT_BYTES)")
+            document = json.loads(data)
             if isinstance(document, dict) and document.get("resourceType") == "Bundle":
                 for entry in document.get("entry") or []:
                     if isinstance(entry, dict) and isinstance(entry.get("resource"), dict):
@@ -99,9 +107,12 @@ def _records(path: Path) -> Iterator[dict[str, Any]]:
             elif isinstance(document, dict):
                 yield document
             return
-        for line in handle:
+        for number, line in enumerate(bounded_lines(cast(IO[bytes], handle), path.name, compressed), start=1):
             if line.strip():
-                record = json.loads(line)
+                try:
+                    record = json.loads(line)
+                except (ValueError, RecursionError):
+                    raise InputRefused(f"{path.name} line {number}: not valid JSON") from None
                 if isinstance(record, dict):
                     yield record
 

@@ -19,11 +19,9 @@ with defensive accessors; no model validation on this path.
 
 from __future__ import annotations
 
-import gzip
 import json
 import math
 import re
-import zlib
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -33,6 +31,7 @@ from typing import Any, Final, TypeGuard
 
 from igwatch.errors import InputRefused
 from igwatch.fhir import terminology as tx
+from igwatch.fhir.inflate import inflate_document
 from igwatch.fhir.units import UnitError, UnitKind, quantity_value
 from igwatch.timeline import (
     DataIssue,
@@ -171,10 +170,7 @@ def parse_input(data: bytes, source: str) -> list[dict[str, Any]]:
     entries keep their ``fullUrl`` under :data:`FULL_URL_KEY`.
     """
     if data[:2] == b"\x1f\x8b":
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError, zlib.error):
-            raise InputRefused(f"{source}: not a valid gzip file") from None
+        data = inflate_document(data, source)  # within a limit: a small file cannot exhaust memory
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:

@@ -31,6 +31,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from igwatch.errors import InputRefused
 from igwatch.fhir.bulk import list_export
+from igwatch.fhir.inflate import TooLarge, bounded_lines, inflate_document
 from igwatch.fhir.ingest import FULL_URL_KEY, build_timeline, parse_input, read_path, resources_from_json
 from igwatch.store.db import Database, clean_text
 from igwatch.store.models import PatientRecord, ResourceRecord
@@ -126,7 +127,7 @@ def _ndjson_records(
     number = 0
     found = False
     try:
-        for number, raw in enumerate(stream, start=1):
+        for number, raw in enumerate(bounded_lines(stream, name, compressed), start=1):
             try:
                 line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
             except UnicodeDecodeError:
@@ -166,13 +167,15 @@ def _ndjson_stream(path: Path, name: str) -> Iterator[tuple[list[dict[str, Any]]
             yield from _ndjson_records(raw, name, compressed=False)
 
 
-def _whole_json(data: bytes) -> object | None:
+def _whole_json(data: bytes, name: str) -> object | None:
     """``data`` as one JSON document, or None when it is not one (NDJSON, broken, not text)."""
     try:
         if data[:2] == b"\x1f\x8b":
-            data = gzip.decompress(data)
+            data = inflate_document(data, name)
         doc: object = json.loads(data.decode("utf-8-sig"))
-    except (OSError, EOFError, zlib.error, ValueError, RecursionError):
+    except TooLarge:
+        raise
+    except (InputRefused, OSError, EOFError, zlib.error, ValueError, RecursionError):
         return None
     return doc
 
@@ -226,11 +229,12 @@ def _read_file(path: Path, name: str, in_directory: bool) -> _FileInput:
     if path.name.endswith(_NDJSON_SUFFIXES):
         return _FileInput(_ndjson_stream(path, name), {})
     data = read_path(path)
-    doc = _whole_json(data)
+    doc = _whole_json(data, name)
     if doc is None:
+        if data[:2] == b"\x1f\x8b":  # NDJSON by content, gzipped: read as a stream, within limits
+            unzipped = gzip.GzipFile(fileobj=io.BytesIO(data), mode="rb")
+            return _FileInput(_ndjson_records(cast(IO[bytes], unzipped), name, compressed=True), {})
         parse_input(data, name)  # refuses with ingest's message unless it is NDJSON by content
-        if data[:2] == b"\x1f\x8b":
-            data = gzip.decompress(data)
         return _FileInput(_ndjson_records(io.BytesIO(data), name, compressed=False), {})
     if (
         in_directory

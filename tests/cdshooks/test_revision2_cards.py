@@ -197,3 +197,50 @@ def test_the_dose_card_words_the_computed_dose_once() -> None:
     assert (
         card["suggestions"][0]["label"] == "Change the order to 30 g every 28 days (computed 28 g, rounded)"
     )
+
+
+# --------------------------------------------------------------------------- the same, against the real server
+
+
+def _post(cds_server: str, service: str, body: dict[str, Any]) -> Any:
+    import httpx
+
+    return httpx.post(f"{cds_server}/cds-services/{service}", json=body, timeout=30)
+
+
+def test_real_server_refuses_a_dstu2_draft_with_422(cds_server: str) -> None:
+    body, _ = _request(
+        "v-r2-switch-cd19-79", "order-sign", [{"resourceType": "MedicationOrder", "id": "mo-1"}]
+    )
+    response = _post(cds_server, "igwatch-order-sign", body)
+    assert response.status_code == 422
+    diagnostics = response.json()["issue"][0]["diagnostics"]
+    assert "igwatch reads FHIR R4" in diagnostics and "\n" not in diagnostics
+
+
+def test_real_server_answers_a_draft_without_an_id(cds_server: str) -> None:
+    unnamed = {k: v for k, v in MMR_ORDER.items() if k != "id"}
+    body, _ = _request("v-r2-switch-cd19-79", "order-sign", [unnamed])
+    response = _post(cds_server, "igwatch-order-sign", body)
+    assert response.status_code == 200
+    cards = {c["extension"][RECOMMENDATION_ID]: c for c in response.json()["cards"]}
+    assert "suggestions" not in cards["vaccine.live-avoid"] and _nulls(response.json()) == []
+
+
+def test_real_server_makes_record_text_inert(cds_server: str) -> None:
+    body, _ = _request("v-kcd-pml-ocrelizumab", "patient-view")
+    for entry in body["prefetch"]["conditions"]["entry"]:
+        entry["resource"]["code"]["text"] = EVIL
+        for coding in entry["resource"]["code"].get("coding", []):
+            coding["display"] = EVIL
+    response = _post(cds_server, "igwatch-patient-view", body)
+    assert response.status_code == 200
+    details = " ".join(card["detail"] for card in response.json()["cards"])
+    assert "[click](" not in details and "<b>" not in details and "alert(1)" in details
+
+
+def test_real_server_discovery_has_no_nulls(cds_server: str) -> None:
+    import httpx
+
+    discovery = httpx.get(f"{cds_server}/cds-services", timeout=30).json()
+    assert _nulls(discovery) == [] and len(discovery["services"]) == 3

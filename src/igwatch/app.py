@@ -9,10 +9,12 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Final
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from igwatch import __version__
@@ -81,6 +83,26 @@ class CdsHooksCors:
             await self.app(scope, receive, send)
 
 
+LOOPBACK_NAMES: Final = ("localhost", "127.0.0.1", "::1", "[::1]")
+WILDCARD_HOSTS: Final = frozenset({"0.0.0.0", "::", "[::]", ""})
+
+
+def trusted_hosts(settings: ServerSettings) -> list[str]:
+    """The Host headers the server answers: the loopback names, the address it listens on and
+    the ``--public-url`` host. A page that reaches a clinician's local server through DNS
+    rebinding sends its own host name, and is refused. Listening on every address without a
+    public URL, the login (required there) is what guards the pages."""
+    hosts = list(LOOPBACK_NAMES)
+    if settings.public_url:
+        public = urlsplit(settings.public_url).hostname
+        if public:
+            hosts.append(public)
+    if settings.host in WILDCARD_HOSTS:
+        return ["*"] if not settings.public_url else hosts
+    hosts.append(settings.host.strip("[]"))
+    return list(dict.fromkeys(hosts))
+
+
 def cors_origins(settings: ServerSettings, verifier: Any) -> tuple[str, ...]:
     """Any origin in dev mode (no token either); else the trusted clients' ``origins``."""
     if settings.insecure_dev_no_auth:
@@ -123,4 +145,5 @@ def create_app(settings: ServerSettings) -> FastAPI:
 
     app.include_router(build_web_router(settings, db))
     app.add_middleware(CdsHooksCors, origins=cors_origins(settings, verifier))
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=trusted_hosts(settings))
     return app

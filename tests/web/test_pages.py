@@ -274,6 +274,36 @@ def test_login_required_with_a_users_file(tmp_path: Path) -> None:
         assert client.get("/cds-services").status_code == 200  # the CDS Hooks service has its own auth
 
 
+def test_a_foreign_host_header_is_refused_dns_rebinding(web_server: WebServer) -> None:
+    """A page that reaches a clinician's local server through DNS rebinding sends its own host
+    name: it used to get 200 and the patients (Host: attacker.example)."""
+    for path in ("/", f"/patients/{XSS_ID}", "/worklist.csv", "/cds-services"):
+        response = httpx.get(web_server.base_url + path, headers={"Host": "attacker.example"})
+        assert response.status_code == 400, path
+        assert XSS_ID not in response.text
+    for host in ("127.0.0.1", "localhost"):
+        assert httpx.get(web_server.base_url + "/", headers={"Host": host}).status_code == 200
+
+
+def test_a_public_url_without_users_file_is_refused(tmp_path: Path) -> None:
+    """Behind a reverse proxy on 127.0.0.1, --public-url used to serve every patient to anyone
+    reaching the proxy, without a login."""
+    from igwatch.app import create_app
+
+    with pytest.raises(IgwatchError, match=r"--public-url https://igwatch\.example\.org.*--users"):
+        create_app(replace(dev_settings(tmp_path), public_url="https://igwatch.example.org"))
+
+
+def test_trusted_hosts_follow_the_settings(tmp_path: Path) -> None:
+    from igwatch.app import trusted_hosts
+
+    settings = dev_settings(tmp_path)
+    assert trusted_hosts(settings) == ["localhost", "127.0.0.1", "::1", "[::1]"]
+    public = replace(settings, public_url="https://igwatch.example.org/base")
+    assert "igwatch.example.org" in trusted_hosts(public) and "*" not in trusted_hosts(public)
+    assert trusted_hosts(replace(settings, host="0.0.0.0")) == ["*"]  # then a login guards the pages
+
+
 def test_non_loopback_host_without_users_file_is_refused(tmp_path: Path) -> None:
     from igwatch.app import create_app
 

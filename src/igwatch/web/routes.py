@@ -196,6 +196,13 @@ def build_web_router(settings: ServerSettings, db: Database) -> APIRouter:
             f"--host {settings.host}: the web pages hold patient data and need a login off loopback; "
             "give --users FILE (make hashes with `igwatch hash-password`)"
         )
+    if users is None and settings.public_url:
+        # Behind a reverse proxy the server listens on loopback, yet anyone who reaches the proxy
+        # reaches the pages: a public URL means the pages need a login as well.
+        raise UsersFileError(
+            f"--public-url {settings.public_url}: the pages are reached through it, so they need a "
+            "login; give --users FILE (make hashes with `igwatch hash-password`)"
+        )
     login_required = users is not None
     sessions = Sessions(settings.secret_key or secrets.token_urlsafe(32))
     secure_cookie = (settings.public_url or "").startswith("https://")

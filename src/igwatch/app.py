@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from typing import Any, Final
 from urllib.parse import urlsplit
 
+import anyio
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
@@ -136,6 +137,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
     app.state.settings = settings
     app.state.db = db
     app.state.verifier = verifier
+    app.state.assess_limiter = anyio.CapacityLimiter(max(1, settings.assess_workers))
     install_error_handlers(app)
     app.include_router(build_router())
     if not settings.insecure_dev_no_auth:

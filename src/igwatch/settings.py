@@ -29,6 +29,10 @@ class ServerSettings:
     profile: Profile = field(default_factory=_default_profile)
     as_of: date | None = None
     fhir_timeout_s: float = 10.0
+    # CPU work of a request (JSON parsing, the assessment) runs in a pool of this many threads,
+    # never on the event loop, and a request whose work takes longer than the deadline gets 503.
+    assess_workers: int = 4
+    assess_timeout_s: float = 20.0
     demo: bool = False
     users_file: Path | None = None
     secret_key: str | None = None

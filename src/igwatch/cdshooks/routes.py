@@ -15,12 +15,13 @@ carry patient data: only the service, the status and the reason.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 from fastapi import APIRouter, Depends, FastAPI, Request
@@ -212,6 +213,9 @@ def fhir_server_allowlist(request: Request) -> FhirServerAllowlist:
 # --------------------------------------------------------------------------- helpers
 
 
+T = TypeVar("T")
+
+
 def _patient_page(request: Request, patient_id: str) -> str | None:
     """The patient's page in the web app, only when the store holds the patient (else a 404)."""
     settings: ServerSettings = request.app.state.settings
@@ -229,6 +233,26 @@ def _today() -> date:
     return clock.today()
 
 
+async def off_the_loop(request: Request, function: Callable[..., T], *args: Any) -> T:
+    """Run CPU work in the bounded worker pool under the per-request deadline, so that one
+    request never holds up another (a slow one is abandoned with TimeoutError; its thread ends
+    on its own)."""
+    settings: ServerSettings = request.app.state.settings
+    limiter: anyio.CapacityLimiter = request.app.state.assess_limiter
+    with anyio.fail_after(settings.assess_timeout_s):
+        return await anyio.to_thread.run_sync(
+            functools.partial(function, *args), limiter=limiter, abandon_on_cancel=True
+        )
+
+
+def _too_slow(request: Request) -> JSONResponse:
+    settings: ServerSettings = request.app.state.settings
+    log.warning("503 the request's work took longer than %g s", settings.assess_timeout_s)
+    return outcome(
+        503, "too-costly", f"the request took longer than {settings.assess_timeout_s:g} s to assess"
+    )
+
+
 async def _json_object(request: Request) -> dict[str, Any] | JSONResponse:
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
@@ -242,12 +266,16 @@ async def _json_object(request: Request) -> dict[str, Any] | JSONResponse:
         chunks.append(chunk)
     body = b"".join(chunks)
     try:
-        data = json.loads(body)
+        data = await off_the_loop(request, json.loads, body)
     except (ValueError, UnicodeDecodeError) as error:
         where = (
             f" at line {error.lineno} column {error.colno}" if isinstance(error, json.JSONDecodeError) else ""
         )
         return outcome(400, "invalid", f"request body: not valid JSON{where}")
+    except RecursionError:
+        return outcome(400, "invalid", "request body: JSON nested too deeply")
+    except TimeoutError:
+        return _too_slow(request)
     if not isinstance(data, dict):
         return outcome(400, "invalid", "request body: expected a JSON object")
     return data
@@ -294,15 +322,20 @@ def build_router() -> APIRouter:
                 log.warning("412 %s: %s", service.id, error)
                 return outcome(412, "incomplete", str(error))
         today = _today()
+        page = _patient_page(request, parsed.context.patientId)
+        answer_now = functools.partial(
+            answer_request,
+            parsed,
+            settings.answer_date(today),
+            settings.profile,
+            today=today,
+            public_url=settings.base_url,
+            patient_page=page,
+        )
         try:
-            response = answer_request(
-                parsed,
-                settings.answer_date(today),
-                settings.profile,
-                today=today,
-                public_url=settings.base_url,
-                patient_page=_patient_page(request, parsed.context.patientId),
-            )
+            response = await off_the_loop(request, answer_now)
+        except TimeoutError:
+            return _too_slow(request)
         except IgwatchError as error:
             return outcome(422, "processing", str(error))
         except Exception as error:  # never a stack trace to the client, never patient data in the log

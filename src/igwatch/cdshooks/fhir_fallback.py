@@ -126,17 +126,20 @@ def _one_line(text: str, limit: int = 160) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
+_ISSUE_CODE = re.compile(r"[a-z][a-z-]{0,39}")
+
+
 def _outcome_text(body: object) -> str:
-    """The first issue of an OperationOutcome, as one short line (empty when there is none)."""
+    """The first issue's code of an OperationOutcome (``not-found``, ``forbidden`` …), or empty.
+
+    Only the code: an upstream server's diagnostics can hold a name, a birth date or a record
+    number, and what igwatch says goes into its log and to the calling EHR."""
     if not isinstance(body, dict) or body.get("resourceType") != "OperationOutcome":
         return ""
     for issue in body.get("issue") or []:
-        if not isinstance(issue, dict):
-            continue
-        details = issue.get("details") if isinstance(issue.get("details"), dict) else {}
-        text = issue.get("diagnostics") or (details or {}).get("text") or issue.get("code")
-        if isinstance(text, str) and text.strip():
-            return _one_line(text)
+        code = issue.get("code") if isinstance(issue, dict) else None
+        if isinstance(code, str) and _ISSUE_CODE.fullmatch(code):
+            return f"issue {code}"
     return ""
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
@@ -319,8 +320,9 @@ def build_router() -> APIRouter:
                     parsed, timeout_s=settings.fhir_timeout_s, allowlist=fhir_server_allowlist(request)
                 )
             except PrefetchUnavailable as error:
-                log.warning("412 %s: %s", service.id, error)
-                return outcome(412, "incomplete", str(error))
+                reference = uuid.uuid4().hex[:12]  # the same reference in the answer and the log
+                log.warning("412 %s [ref %s]: %s", service.id, reference, error)
+                return outcome(412, "incomplete", f"{error} (ref {reference})")
         today = _today()
         page = _patient_page(request, parsed.context.patientId)
         answer_now = functools.partial(

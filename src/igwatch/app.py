@@ -128,11 +128,16 @@ def create_app(settings: ServerSettings) -> FastAPI:
         finally:
             db.close()
 
+    # With a login (the pages reachable from elsewhere), no interactive /docs: Swagger UI loads its
+    # scripts from a CDN and would need its own CSP; the OpenAPI document stays for clients.
+    login = settings.users_file is not None
     app = FastAPI(
         title="igwatch",
         version=__version__,
         description="CDS Hooks 2.0.1 service for immunoglobulin monitoring and replacement.",
         lifespan=lifespan,
+        docs_url=None if login else "/docs",
+        redoc_url=None if login else "/redoc",
     )
     app.state.settings = settings
     app.state.db = db

@@ -272,6 +272,17 @@ def test_login_required_with_a_users_file(tmp_path: Path) -> None:
         assert ok.status_code == 303 and ok.headers["location"] == "/knowledge"
         assert client.get("/knowledge").status_code == 200
         assert client.get("/cds-services").status_code == 200  # the CDS Hooks service has its own auth
+        assert client.get("/docs").status_code == 404  # Swagger UI (scripts from a CDN): off with a login
+        assert "Strict-Transport-Security" not in first.headers  # plain http here
+
+
+def test_hsts_with_an_https_public_url(tmp_path: Path) -> None:
+    users = tmp_path / "users.toml"
+    users.write_text('[[user]]\nname = "nurse"\npassword_hash = "' + hash_password("pw-123456") + '"\n')
+    settings = replace(dev_settings(tmp_path), users_file=users, public_url="https://igwatch.example.org")
+    with start_server(settings) as base:
+        response = httpx.get(base + "/login", headers={"Host": "igwatch.example.org"})
+    assert response.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
 
 
 def test_a_foreign_host_header_is_refused_dns_rebinding(web_server: WebServer) -> None:

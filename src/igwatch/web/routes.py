@@ -289,6 +289,8 @@ def build_web_router(settings: ServerSettings, db: Database) -> APIRouter:
                     )
                 if "Content-Security-Policy" not in response.headers:
                     _security_headers(response)
+                if secure_cookie:  # served over HTTPS (--public-url https://…): keep browsers on it
+                    response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
                 return response
 
             return handler

@@ -204,18 +204,13 @@ class AntiCD20Exposure:
 
     @property
     def first_doses(self) -> tuple[date, ...]:
-        """Each agent's first dose: given (its start) or planned (monitor.ig-baseline is per agent)."""
+        """Each agent's first dose, given (its start) or planned: live-vaccine-recent looks before each."""
         given = tuple(
             a.course.start
             for a in self.agents
             if a.course.status in ("current", "discontinued") and a.course.start is not None
         )
         return given + self.planned_starts
-
-    @property
-    def baseline_reference(self) -> date | None:
-        """The date a baseline panel must precede: the newest agent's first dose, given or planned."""
-        return max(self.first_doses, default=None)
 
 
 def anti_cd20_exposure(

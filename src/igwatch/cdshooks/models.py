@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Indicator = Literal["info", "warning", "critical"]
 
@@ -62,6 +62,15 @@ class HookContext(_Request):
     userId: str | None = None
     patientId: str = Field(pattern=FHIR_ID)
     encounterId: str | None = None
+
+    @field_validator("patientId")
+    @classmethod
+    def _not_only_dots(cls, value: str) -> str:
+        # "." and ".." match the FHIR id pattern but name a path, not a patient (Patient/..)
+        if not value.strip("."):
+            raise ValueError("a patient id cannot be only dots")
+        return value
+
     selections: list[str] | None = None
     draftOrders: dict[str, Any] | None = None
 
@@ -157,21 +166,28 @@ class AcceptedSuggestion(_Request):
     id: str
 
 
+#: Feedback limits: a card id is a uuid (an id longer than this is refused, never cut — cut ids
+#: could collide); a comment is a clinician's note; one request holds one screen's feedback.
+MAX_CARD_ID = 128
+MAX_COMMENT = 4000
+MAX_FEEDBACK_ITEMS = 500
+
+
 class OverrideReasonFeedback(_Request):
     reason: Coding | None = None
-    userComment: str | None = None
+    userComment: str | None = Field(default=None, max_length=MAX_COMMENT)
 
 
 class FeedbackItem(_Request):
-    card: str = Field(min_length=1)
+    card: str = Field(min_length=1, max_length=MAX_CARD_ID)
     outcome: Literal["accepted", "overridden"]
-    acceptedSuggestions: list[AcceptedSuggestion] | None = None
+    acceptedSuggestions: list[AcceptedSuggestion] | None = Field(default=None, max_length=100)
     overrideReason: OverrideReasonFeedback | None = None
-    outcomeTimestamp: str = Field(min_length=1)
+    outcomeTimestamp: str = Field(min_length=1, max_length=64)
 
 
 class FeedbackRequest(_Request):
-    feedback: list[FeedbackItem] = Field(min_length=1)
+    feedback: list[FeedbackItem] = Field(min_length=1, max_length=MAX_FEEDBACK_ITEMS)
 
 
 class FeedbackResponse(_Response):

@@ -22,13 +22,9 @@ from igwatch.errors import InputRefused
 from igwatch.fhir import terminology as tx
 from igwatch.fhir.bulk import list_export
 from igwatch.fhir.inflate import bounded_lines, limit
-from igwatch.fhir.ingest import (
-    DIAGNOSIS_VALUESETS,
-    INFECTION_CONCEPTS,
-    INFECTION_VALUESET,
-    LIVE_VACCINE_VALUESET,
-    PPSV_VALUESET,
-)
+
+# The value sets the ingest reads each kind by: the report judges exactly what assessments read.
+from igwatch.fhir.ingest import CONDITION_SETS, VACCINE_SETS, medication_sets
 
 Kind = Literal["condition", "medication", "vaccine"]
 Status = Literal["code", "name", "missed"]
@@ -39,8 +35,6 @@ KINDS: Final[dict[str, Kind]] = {
     "MedicationAdministration": "medication",
     "Immunization": "vaccine",
 }
-CONDITION_SETS: Final = frozenset({INFECTION_VALUESET, *INFECTION_CONCEPTS, *DIAGNOSIS_VALUESETS})
-VACCINE_SETS: Final = frozenset({LIVE_VACCINE_VALUESET, PPSV_VALUESET})
 
 
 @dataclass(frozen=True)
@@ -131,19 +125,13 @@ def _concept(resource: Mapping[str, Any], medications: Mapping[str, Any]) -> Any
     return concept
 
 
-def _medication_sets(terminology: tx.Terminology) -> frozenset[str]:
-    return frozenset(
-        name for name, info in terminology.valuesets.items() if info.properties.get("medication-category")
-    )
-
-
 def coverage_report(export_dir: Path) -> CoverageReport:
     """Count and classify the Condition, medication and vaccine codes of a bulk export."""
     listing = list_export(export_dir)
     terminology = tx.get_terminology()
     within: dict[Kind, frozenset[str]] = {
         "condition": CONDITION_SETS,
-        "medication": _medication_sets(terminology),
+        "medication": medication_sets(terminology),
         "vaccine": VACCINE_SETS,
     }
     medications: dict[str, Any] = {}

@@ -707,7 +707,7 @@ class _Builder:
         if verification == "entered-in-error":
             return
         code = cond.get("code")
-        matches = self.match(code, _CONDITION_SETS)
+        matches = self.match(code, CONDITION_SETS)
         if not matches:
             return
         sets = {m.valueset for m in matches}
@@ -906,7 +906,7 @@ class _Builder:
             self.by_name(key, f"{med_category} medication", display)
 
     def _medication_sets(self) -> frozenset[str]:
-        return _medication_sets(self.terminology)
+        return medication_sets(self.terminology)
 
     @staticmethod
     def _dosage(med: Mapping[str, Any], rtype: MedicationResource) -> Mapping[str, Any] | None:
@@ -978,7 +978,7 @@ class _Builder:
     def _vaccine(self, concept: object, resource: Mapping[str, Any], key: str, ordered: bool) -> bool:
         """If ``concept`` is a vaccine (a CVX code, or a live product's name), record it and say so."""
         cvx = _cvx_code(concept)
-        matches = self.match(concept, _VACCINE_SETS)
+        matches = self.match(concept, VACCINE_SETS)
         if cvx is None and not matches:
             return False
         live = [m for m in matches if m.valueset == LIVE_VACCINE_VALUESET]
@@ -1060,9 +1060,9 @@ class _Builder:
 
 
 _OBSERVATION_SETS: Final = frozenset({*LAB_VALUESETS, SEROLOGY_VALUESET})
-_CONDITION_SETS: Final = frozenset({INFECTION_VALUESET, *INFECTION_CONCEPTS, *DIAGNOSIS_VALUESETS})
+CONDITION_SETS: Final = frozenset({INFECTION_VALUESET, *INFECTION_CONCEPTS, *DIAGNOSIS_VALUESETS})
 _ORGANISM_SETS: Final = frozenset(ORGANISM_VALUESETS)
-_VACCINE_SETS: Final = frozenset({LIVE_VACCINE_VALUESET, PPSV_VALUESET})
+VACCINE_SETS: Final = frozenset({LIVE_VACCINE_VALUESET, PPSV_VALUESET})
 _SEROLOGY_SETS: Final = frozenset({SEROLOGY_VALUESET})
 
 _CATEGORY: Final[dict[str, MedicationCategory]] = {
@@ -1097,7 +1097,7 @@ def _medication_sets_cached(terminology: tx.Terminology) -> frozenset[str]:
     )
 
 
-def _medication_sets(terminology: tx.Terminology) -> frozenset[str]:
+def medication_sets(terminology: tx.Terminology) -> frozenset[str]:
     """Every value set that names a medication category (a site may add agents)."""
     return _medication_sets_cached(terminology)
 

@@ -30,10 +30,11 @@ def restriction_reasons(f: Facts, p: Profile) -> list[Reason]:
     if f.b_cells_not_repleted:
         stopped = ", ".join(a.agent for a in f.exposure.agents if a.course.status == "discontinued")
         stop = f.exposure.stop.isoformat() if f.exposure.stop else "on an unknown date"
-        state = {
-            "not-repleted": "CD19 below the repletion limit",
-            "unknown": "B-cell repletion not documented",
-        }.get(f.b_cells.status, "B-cell repletion not documented")
+        state = (
+            "CD19 below the repletion limit"
+            if f.b_cells.status == "not-repleted"
+            else "B-cell repletion not documented"
+        )
         reasons.append(Reason("not-repleted", f"{stopped} stopped {stop}; {state}"))
     return reasons
 

@@ -16,6 +16,7 @@ DOORS = (
     "igwatch.population",
     "igwatch.store",
     "igwatch.app",
+    "igwatch.smart",
 )
 CORE = (
     "igwatch.engine",

@@ -151,6 +151,13 @@ def create_app(settings: ServerSettings) -> FastAPI:
     from igwatch.web.routes import build_web_router
 
     app.include_router(build_web_router(settings, db))
+    app.state.smart_registrations = None
+    if settings.smart_ehrs is not None:
+        from igwatch.smart.registrations import load_registrations
+        from igwatch.smart.routes import build_smart_router
+
+        app.state.smart_registrations = load_registrations(settings.smart_ehrs)
+        app.include_router(build_smart_router(settings, app.state.smart_registrations, db))
     app.add_middleware(CdsHooksCors, origins=cors_origins(settings, verifier))
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=trusted_hosts(settings))
     return app

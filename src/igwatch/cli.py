@@ -394,6 +394,22 @@ def serve(
     users: Annotated[
         str | None, typer.Option("--users", metavar="FILE", help="Users file for the web login.")
     ] = None,
+    sso: Annotated[
+        str | None,
+        typer.Option(
+            "--sso",
+            metavar="FILE",
+            help="Single sign-on for the web pages: the hospital's OpenID provider (TOML [sso]).",
+        ),
+    ] = None,
+    smart_ehrs: Annotated[
+        str | None,
+        typer.Option(
+            "--smart-ehrs",
+            metavar="FILE",
+            help="EHRs igwatch is registered with as a SMART app (TOML [[ehr]] issuer, client_id, ...).",
+        ),
+    ] = None,
 ) -> None:
     """Run the CDS Hooks service (and the dashboard) with uvicorn."""
 
@@ -438,6 +454,8 @@ def serve(
             as_of=parse_date(as_of, "--as-of") if as_of is not None else (DEMO_AS_OF if demo else None),
             demo=demo,
             users_file=Path(users) if users else None,
+            smart_ehrs=Path(smart_ehrs) if smart_ehrs else None,
+            sso_config=Path(sso) if sso else None,
         )
         # igwatch's own warnings (401 reasons, the dev-mode warning) beside uvicorn's lines.
         logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
@@ -902,6 +920,42 @@ def load(
                 f"loaded {report.files} file(s): {report.patients} patient(s), {report.resources} resource(s)"
                 f" into {database.display_url}\n"
             )
+        finally:
+            database.close()
+
+    _guard(body)
+
+
+@app.command()
+def audit(
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            metavar="URL",
+            help="sqlite:///PATH or postgresql://… (default: igwatch.db in the user data folder).",
+        ),
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", metavar="YYYY-MM-DD", help="Only entries from this day on (UTC).")
+    ] = None,
+) -> None:
+    """Print the audit trail (logins and record views, with who did them) as FHIR AuditEvent NDJSON."""
+
+    def body() -> None:
+        from datetime import UTC, datetime
+
+        from igwatch.store import Database, audit_entries
+
+        start = None
+        if since is not None:
+            day = parse_date(since, "--since")
+            start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        database = Database(db)
+        try:
+            database.migrate()
+            for number, entry in enumerate(audit_entries(database, start), start=1):
+                sys.stdout.write(json.dumps(entry.to_fhir(number), separators=(",", ":")) + "\n")
         finally:
             database.close()
 

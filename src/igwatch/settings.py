@@ -35,6 +35,10 @@ class ServerSettings:
     assess_timeout_s: float = 20.0
     demo: bool = False
     users_file: Path | None = None
+    # The EHRs igwatch is registered with as a SMART app (igwatch.smart.registrations).
+    smart_ehrs: Path | None = None
+    # Single sign-on for the web pages (igwatch.web.sso), beside or instead of users_file.
+    sso_config: Path | None = None
     secret_key: str | None = None
 
     @property

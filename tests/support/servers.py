@@ -47,12 +47,19 @@ def dev_settings(tmp_path: Path, **changes: Any) -> ServerSettings:
     return ServerSettings(**base)
 
 
+def free_port() -> int:
+    """A loopback port free now (for a server whose URL must be known before it starts)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 @contextmanager
-def start_server(settings: ServerSettings) -> Iterator[str]:
-    """Serve ``create_app(settings)`` on a free loopback port; yield its base URL."""
+def start_server(settings: ServerSettings, port: int = 0) -> Iterator[str]:
+    """Serve ``create_app(settings)`` on a loopback port (0: a free one); yield its base URL."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
+    sock.bind(("127.0.0.1", port))
     port = sock.getsockname()[1]
     settings = replace(settings, host="127.0.0.1", port=port)
     app = create_app(settings)

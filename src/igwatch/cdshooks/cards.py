@@ -9,6 +9,7 @@ the draft orders, which count as the patient's records (status draft) when the f
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import Iterable
 from datetime import date
@@ -302,9 +303,11 @@ def patient_view_cards(
     profile: Profile,
     public_url: str | None = None,
     patient_page: str | None = None,
+    smart_launch: str | None = None,
 ) -> list[dict[str, Any]]:
     """Critical and warning recommendations as cards, then one info card for the rest (linking
-    ``patient_page`` when the patient has one); never more than ``max_patient_view_cards``."""
+    the SMART app at ``smart_launch`` when igwatch is registered with the calling EHR, else
+    ``patient_page`` when the store holds the patient); never more than ``max_patient_view_cards``."""
     if not assessment.applicable or not assessment.recommendations:
         return []
     limit = profile.max_patient_view_cards
@@ -318,12 +321,15 @@ def patient_view_cards(
     shown_ids = {r.id for r in shown}
     hidden = [r for r in assessment.recommendations if r.id not in shown_ids]
     if hidden:
-        cards.append(_summary_card(assessment, hidden, patient_page))
+        cards.append(_summary_card(assessment, hidden, patient_page, smart_launch))
     return cards
 
 
 def _summary_card(
-    assessment: Assessment, hidden: list[Recommendation], patient_page: str | None
+    assessment: Assessment,
+    hidden: list[Recommendation],
+    patient_page: str | None,
+    smart_launch: str | None = None,
 ) -> dict[str, Any]:
     lines = "\n".join(f"- {r.priority}: {escape_markdown(r.summary)} (`{r.id}`)" for r in hidden)
     more_urgent = sum(1 for r in hidden if r.priority != "info")
@@ -340,13 +346,26 @@ def _summary_card(
         )
     card: dict[str, Any] = {
         "uuid": str(uuid.uuid4()),
-        "summary": _summary(head + (" — see the immunoglobulin summary" if patient_page else "")),
+        "summary": _summary(
+            head + (" — see the immunoglobulin summary" if patient_page or smart_launch else "")
+        ),
         "indicator": "info",
         "detail": detail,
         "source": {"label": "igwatch"},
         "extension": {RECOMMENDATION_ID: SUMMARY_CARD_ID, SUMMARISED_IDS: [r.id for r in hidden]},
     }
-    if patient_page:  # only a page that exists (the patient is in igwatch's store)
+    if smart_launch:  # the EHR launches the app with this patient in context (SMART App Launch)
+        card["links"] = [
+            {
+                "label": "igwatch patient page",
+                "url": smart_launch,
+                "type": "smart",
+                "appContext": json.dumps(
+                    {"recommendations": [r.id for r in assessment.recommendations]}, separators=(",", ":")
+                ),
+            }
+        ]
+    elif patient_page:  # only a page that exists (the patient is in igwatch's store)
         card["source"]["url"] = patient_page
         card["links"] = [{"label": "igwatch patient page", "url": patient_page, "type": "absolute"}]
     return card
@@ -392,9 +411,11 @@ def answer_request(
     today: date | None = None,
     public_url: str | None = None,
     patient_page: str | None = None,
+    smart_launch: str | None = None,
 ) -> dict[str, Any]:
     """The CDS Hooks response to a validated request whose prefetch is complete. ``patient_page``
-    is the URL of the patient's page when one exists (the summary card links it)."""
+    is the URL of the patient's page when one exists, ``smart_launch`` igwatch's SMART launch URL
+    when igwatch is registered with the calling EHR (the summary card links one of them)."""
     if request.hook not in HOOKS:
         raise InputRefused(f"hook {request.hook!r}: igwatch answers {', '.join(HOOKS)}")
     resources, drafts = request_resources(request)
@@ -402,7 +423,7 @@ def answer_request(
     assessment = assess(timeline, as_of, profile, today=today)
     base = public_url.rstrip("/") if public_url else None
     if request.hook == "patient-view":
-        return {"cards": patient_view_cards(assessment, profile, base, patient_page)}
+        return {"cards": patient_view_cards(assessment, profile, base, patient_page, smart_launch)}
     if request.hook == "order-select" and request.context.selections:
         # order-select: every draft counts as a record, but only the newly selected are judged.
         selected = set(request.context.selections)

@@ -79,7 +79,12 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 class FhirUnavailable(Exception):
-    """The FHIR server could not provide the data. The message is one safe line (no patient data)."""
+    """The FHIR server could not provide the data. The message is one safe line (no patient data);
+    ``status`` is the HTTP status that refused a request, when one did (401: the token)."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 def _origin(url: str) -> tuple[str, str, int] | None:
@@ -196,7 +201,9 @@ class _Fetcher:
                 what = "Patient not found (HTTP 404)"
             elif response.status_code in (401, 403):
                 what += " (the token was refused)"
-            raise FhirUnavailable(f"{key}: {what}" + (f": {detail}" if detail else ""))
+            raise FhirUnavailable(
+                f"{key}: {what}" + (f": {detail}" if detail else ""), status=response.status_code
+            )
         if body is None:
             raise FhirUnavailable(f"{key}: the FHIR server's answer is not JSON")
         return body

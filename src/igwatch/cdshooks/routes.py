@@ -229,6 +229,15 @@ def _patient_page(request: Request, patient_id: str) -> str | None:
     return f"{settings.base_url.rstrip('/')}/patients/{patient_id}" if stored else None
 
 
+def _smart_launch(request: Request, fhir_server: str | None) -> str | None:
+    """igwatch's SMART launch URL when it is registered with the EHR whose FHIR server this is."""
+    registrations = getattr(request.app.state, "smart_registrations", None)
+    if registrations is None or registrations.for_fhir_server(fhir_server) is None:
+        return None
+    settings: ServerSettings = request.app.state.settings
+    return f"{settings.base_url}/smart/launch"
+
+
 def _today() -> date:
     """The real today, or ``IGWATCH_TODAY`` (checked when the server starts: ``igwatch serve``)."""
     return clock.today()
@@ -333,6 +342,7 @@ def build_router() -> APIRouter:
             today=today,
             public_url=settings.base_url,
             patient_page=page,
+            smart_launch=_smart_launch(request, parsed.fhirServer),
         )
         try:
             response = await off_the_loop(request, answer_now)

@@ -7,11 +7,13 @@ Stable API for the server and the web pages:
 - :func:`record_feedback` → :class:`FeedbackResult` (CDS Hooks feedback, stored idempotently);
 - :func:`load_path` → :class:`LoadReport` (a Bundle, an NDJSON file or a bulk export directory,
   one transaction for the whole load), :func:`list_patients` → :class:`PatientRow`,
-  :func:`patient_resources`, :func:`patient_timeline`, :func:`has_patient`.
+  :func:`patient_resources`, :func:`patient_timeline`, :func:`has_patient`;
+- :func:`record_audit` and :func:`audit_entries` (the audit trail of logins and record views).
 """
 
 from __future__ import annotations
 
+from igwatch.store.audit import AuditEntry, audit_entries, record_audit
 from igwatch.store.db import Database, default_database_url
 from igwatch.store.feedback import FeedbackResult, record_feedback
 from igwatch.store.patients import (
@@ -26,16 +28,19 @@ from igwatch.store.patients import (
 )
 
 __all__ = [
+    "AuditEntry",
     "Database",
     "FeedbackResult",
     "LoadProgress",
     "LoadReport",
     "PatientRow",
+    "audit_entries",
     "default_database_url",
     "has_patient",
     "list_patients",
     "load_path",
     "patient_resources",
     "patient_timeline",
+    "record_audit",
     "record_feedback",
 ]

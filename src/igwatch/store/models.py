@@ -83,3 +83,18 @@ class ResourceRecord(Base):
     #: When and where in its file it was loaded: the order a patient's records are read back in.
     loaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     position: Mapped[int] = mapped_column(Integer)
+
+
+class AuditRecord(Base):
+    """Who did what with which patient's record, and whether it was allowed (the audit trail)."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    recorded: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    actor: Mapped[str] = mapped_column(Text)
+    actor_source: Mapped[str] = mapped_column(String(20))
+    action: Mapped[str] = mapped_column(String(40))
+    outcome: Mapped[str] = mapped_column(String(20))
+    patient_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), index=True)
+    detail: Mapped[str | None] = mapped_column(Text)

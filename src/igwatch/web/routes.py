@@ -42,6 +42,7 @@ from igwatch.engine import assess
 from igwatch.errors import IgwatchError, InputRefused
 from igwatch.knowledge.catalog import Knowledge, knowledge
 from igwatch.knowledge.profile import Profile, load_profile, shipped_profiles
+from igwatch.oauth import OAuthProblem, authorization_request, discover, exchange_code, verified_id_token
 from igwatch.render.html import assessment_html
 from igwatch.render.text import (
     WEIGHT_BASIS_LABEL,
@@ -51,7 +52,7 @@ from igwatch.render.text import (
     statement_source,
 )
 from igwatch.settings import ServerSettings
-from igwatch.store import Database, list_patients, load_path, patient_timeline
+from igwatch.store import Database, list_patients, load_path, patient_timeline, record_audit
 from igwatch.timeline import Timeline
 from igwatch.web import views
 from igwatch.web.auth import (
@@ -69,6 +70,7 @@ from igwatch.web.auth import (
     verify_password,
 )
 from igwatch.web.demo import DEMO_AS_OF
+from igwatch.web.sso import PendingLogin, PendingLogins, load_sso
 
 WEB_DIR = Path(__file__).parent
 STATIC_DIR = WEB_DIR / "static"
@@ -191,19 +193,21 @@ class _Assessor:
 def build_web_router(settings: ServerSettings, db: Database) -> APIRouter:
     """The web pages for ``create_app``; refuses a non-loopback host without a users file."""
     users: dict[str, User] | None = load_users(settings.users_file) if settings.users_file else None
-    if users is None and not is_loopback(settings.host):
+    sso = load_sso(settings.sso_config) if settings.sso_config else None
+    if users is None and sso is None and not is_loopback(settings.host):
         raise UsersFileError(
             f"--host {settings.host}: the web pages hold patient data and need a login off loopback; "
-            "give --users FILE (make hashes with `igwatch hash-password`)"
+            "give --users FILE (make hashes with `igwatch hash-password`) or --sso FILE"
         )
-    if users is None and settings.public_url:
+    if users is None and sso is None and settings.public_url:
         # Behind a reverse proxy the server listens on loopback, yet anyone who reaches the proxy
         # reaches the pages: a public URL means the pages need a login as well.
         raise UsersFileError(
             f"--public-url {settings.public_url}: the pages are reached through it, so they need a "
-            "login; give --users FILE (make hashes with `igwatch hash-password`)"
+            "login; give --users FILE (make hashes with `igwatch hash-password`) or --sso FILE"
         )
-    login_required = users is not None
+    login_required = users is not None or sso is not None
+    pending_logins = PendingLogins()
     sessions = Sessions(settings.secret_key or secrets.token_urlsafe(32))
     secure_cookie = (settings.public_url or "").startswith("https://")
     assessor = _Assessor(db)
@@ -234,6 +238,18 @@ def build_web_router(settings: ServerSettings, db: Database) -> APIRouter:
     def as_of_for(request: Request) -> date:
         return _parse_as_of(request.query_params.get("as_of")) or default_as_of()
 
+    def audit(request: Request, action: str, patient_id: str | None = None) -> None:
+        """One entry in the audit trail: who (the session's identity) saw which record."""
+        session: dict[str, Any] = request.state.session
+        actor = session.get("identity") or session.get("user") or "no login (loopback)"
+        record_audit(
+            db,
+            actor=str(actor),
+            actor_source=str(session.get("source") or "local"),
+            action=action,
+            patient_id=patient_id,
+        )
+
     def base_context(request: Request) -> dict[str, Any]:
         session: dict[str, Any] = request.state.session
         return {
@@ -242,6 +258,7 @@ def build_web_router(settings: ServerSettings, db: Database) -> APIRouter:
             "user": session.get("user"),
             "login_required": login_required,
             "demo": settings.demo,
+            "smart": False,
         }
 
     class WebRoute(APIRoute):
@@ -445,34 +462,14 @@ def build_web_router(settings: ServerSettings, db: Database) -> APIRouter:
 
     @router.get("/patients/{patient_id}", response_class=HTMLResponse)
     def patient_page(request: Request, patient_id: str) -> Response:
-        as_of_value = as_of_for(request)
         profile = profile_for(request)
-        timeline, assessment = assessor.get(patient_id, as_of_value, profile)
-        result = assessment.to_dict()
-        block = assessment.dosing
-        body = result["facts"].get("body_size") or {}
+        timeline, assessment = assessor.get(patient_id, as_of_for(request), profile)
+        audit(request, "patient-view", assessment.patient_id)
         context = {
             **base_context(request),
-            "patient_id": assessment.patient_id,
-            "name": one_line(timeline.patient.name),
-            "as_of": assessment.as_of.isoformat(),
-            "profile": profile.name,
-            "profiles": list(profiles),
-            "applicable": assessment.applicable,
-            "bottom_line": one_line(assessment.bottom_line),
-            "header": views.header(assessment),
-            "cards": views.recommendations(assessment, kb),
-            "monitoring": views.monitoring(assessment),
-            "dose_rows": dose_lines(block) if block is not None else None,
-            "dose_form": {
-                "weight_kg": body.get("weight_kg") or "",
-                "height_cm": body.get("height_cm") or "",
-                "sex": body.get("sex") or "",
-            },
-            "data_issues": result["data_issues"],
-            "chart": views.chart_data(assessment, timeline, profile),
-            "assessment_json": result,
-            "query": urlencode({"as_of": assessment.as_of.isoformat(), "profile": profile.name}),
+            **patient_page_context(
+                timeline, assessment, profile, list(profiles), page_base=f"/patients/{_quote(patient_id)}"
+            ),
         }
         return render("patient.html", **context)
 
@@ -506,39 +503,20 @@ def build_web_router(settings: ServerSettings, db: Database) -> APIRouter:
     @router.get("/patients/{patient_id}/summary", response_class=HTMLResponse)
     def summary(request: Request, patient_id: str) -> Response:
         _, assessment = assessor.get(patient_id, as_of_for(request), profile_for(request))
-        html = assessment_html(assessment)
-        response = HTMLResponse(html)
-        _security_headers(response, _inline_style_csp(html))
-        return response
+        audit(request, "summary", assessment.patient_id)
+        return summary_response(assessment)
 
     @router.get("/patients/{patient_id}/summary.pdf")
     def summary_pdf(request: Request, patient_id: str) -> Response:
-        from weasyprint import HTML  # type: ignore[import-untyped]
-
         _, assessment = assessor.get(patient_id, as_of_for(request), profile_for(request))
-        pdf = HTML(string=assessment_html(assessment)).write_pdf()
-        filename = re.sub(r"[^A-Za-z0-9._-]", "_", assessment.patient_id)[:60] or "patient"
-        return Response(
-            pdf,
-            media_type="application/pdf",
-            headers={"Content-Disposition": f'inline; filename="igwatch-{filename}.pdf"'},
-        )
+        audit(request, "summary-pdf", assessment.patient_id)
+        return summary_pdf_response(assessment)
 
     @router.get("/patients/{patient_id}/leaflet", response_class=HTMLResponse)
     def leaflet(request: Request, patient_id: str) -> Response:
         timeline, assessment = assessor.get(patient_id, as_of_for(request), profile_for(request))
-        statement = kb.statements["K-16"]
-        return render(
-            "leaflet.html",
-            **base_context(request),
-            name=one_line(timeline.patient.name),
-            patient_id=assessment.patient_id,
-            as_of=assessment.as_of.isoformat(),
-            statement=statement,
-            source=statement_source(statement, kb),
-            on_igrt=(assessment.facts.get("ig_replacement") or {}).get("status") not in (None, "none"),
-            on_anti_cd20=(assessment.facts.get("anti_cd20") or {}).get("status") not in (None, "none"),
-        )
+        audit(request, "leaflet", assessment.patient_id)
+        return render("leaflet.html", **base_context(request), **leaflet_context(timeline, assessment))
 
     # ---------------------------------------------------------------- knowledge
 
@@ -600,9 +578,20 @@ def build_web_router(settings: ServerSettings, db: Database) -> APIRouter:
 
     # ---------------------------------------------------------------- login
 
+    def login_page(request: Request, next: str, error: str = "", status: int = 200) -> Response:
+        return render(
+            "login.html",
+            status,
+            **base_context(request),
+            next=_safe_next(next),
+            error=error,
+            passwords=users is not None,
+            sso_name=sso.name if sso else None,
+        )
+
     @router.get("/login", response_class=HTMLResponse)
     def login_form(request: Request, next: str = "/") -> Response:
-        return render("login.html", **base_context(request), next=_safe_next(next), error="")
+        return login_page(request, next)
 
     @router.post("/login", response_class=HTMLResponse)
     def login(
@@ -610,18 +599,103 @@ def build_web_router(settings: ServerSettings, db: Database) -> APIRouter:
     ) -> Response:
         user = (users or {}).get(username)
         if users is None or not verify_password(user, password):
-            return render(
-                "login.html",
-                401,
-                **base_context(request),
-                next=_safe_next(next),
-                error="Unknown user or wrong password.",
-            )
+            record_audit(db, actor=username[:200], actor_source="local", action="login", outcome="refused")
+            return login_page(request, next, "Unknown user or wrong password.", 401)
         session: dict[str, Any] = request.state.session
         session.clear()
         session["user"] = username
+        session["source"] = "local"
         csrf_token(session)
+        record_audit(db, actor=username, actor_source="local", action="login")
         return RedirectResponse(_safe_next(next), status_code=303)
+
+    @router.get("/login/sso")
+    async def login_sso(request: Request, next: str = "/") -> Response:
+        if sso is None:
+            raise HTTPException(404, "Single sign-on is not configured.")
+        try:
+            config = await discover(sso.discovery_url, f"{sso.name}: OpenID configuration")
+            authorization = await authorization_request(
+                config, sso, f"{settings.base_url}/login/sso/callback", ["openid", "profile"]
+            )
+        except OAuthProblem as problem:
+            log.warning("sso: %s", problem)
+            return login_page(request, next, f"{sso.name} cannot be reached: {problem}", 502)
+        pending_logins.add(
+            PendingLogin(
+                authorization.state, authorization.code_verifier, authorization.nonce, _safe_next(next)
+            )
+        )
+        request.state.session["sso_state"] = authorization.state
+        return RedirectResponse(authorization.url, status_code=303)
+
+    @router.get("/login/sso/callback")
+    async def login_sso_callback(
+        request: Request, state: str = "", code: str = "", error: str = "", iss: str = ""
+    ) -> Response:
+        if sso is None:
+            raise HTTPException(404, "Single sign-on is not configured.")
+        session: dict[str, Any] = request.state.session
+        pending = pending_logins.take(state, session.pop("sso_state", None)) if state else None
+
+        def refuse(message: str, status: int = 403) -> Response:
+            log.warning("sso: login refused: %s", message)
+            record_audit(
+                db,
+                actor=f"{sso.issuer} (unknown)",
+                actor_source="sso",
+                action="login",
+                outcome="refused",
+                detail=message,
+            )
+            return login_page(request, pending.next if pending else "/", message, status)
+
+        if pending is None:
+            return refuse(
+                "This sign-in answer does not belong to a login started in this browser (state); log in again.",
+                400,
+            )
+        if error:
+            return refuse(f"{sso.name} did not sign you in ({one_line(error)[:60]}).")
+        try:
+            config = await discover(sso.discovery_url, f"{sso.name}: OpenID configuration")
+            if iss and config.issuer and iss.rstrip("/") != config.issuer.rstrip("/"):
+                raise OAuthProblem("the answer comes from another authorization server (iss)")
+            token = await exchange_code(
+                config, sso, f"{settings.base_url}/login/sso/callback", code, pending.code_verifier
+            )
+            id_token = token.get("id_token")
+            if not isinstance(id_token, str):
+                raise OAuthProblem("no ID token in the answer")
+            claims = await verified_id_token(id_token, config, sso.client_id, pending.nonce)
+        except OAuthProblem as problem:
+            return refuse(f"{sso.name}: {problem}")
+        identity = f"{sso.issuer} {claims['sub']}"
+        if not sso.admits(claims):
+            log.warning("sso: login refused: not in an allowed group")
+            record_audit(
+                db,
+                actor=identity,
+                actor_source="sso",
+                action="login",
+                outcome="refused",
+                detail="not in an allowed group",
+            )
+            return login_page(
+                request,
+                pending.next,
+                f"Your {sso.name} account is not in a group allowed to use igwatch.",
+                403,
+            )
+        session.clear()
+        session["user"] = one_line(
+            str(claims.get("name") or claims.get("preferred_username") or claims["sub"])
+        )[:80]
+        session["identity"] = identity
+        session["source"] = "sso"
+        csrf_token(session)
+        record_audit(db, actor=identity, actor_source="sso", action="login")
+        return RedirectResponse(pending.next, status_code=303)
 
     @router.post("/logout")
     def logout(request: Request) -> Response:
@@ -644,6 +718,74 @@ def build_web_router(settings: ServerSettings, db: Database) -> APIRouter:
         return response
 
     return router
+
+
+def patient_page_context(
+    timeline: Timeline, assessment: Assessment, profile: Profile, profiles: list[str], *, page_base: str
+) -> dict[str, Any]:
+    """What ``patient.html`` shows of one assessment; ``page_base`` is the path its summary, PDF
+    and leaflet links hang under (the stored patient's page, or a SMART launch's)."""
+    result = assessment.to_dict()
+    block = assessment.dosing
+    body = result["facts"].get("body_size") or {}
+    return {
+        "patient_id": assessment.patient_id,
+        "name": one_line(timeline.patient.name),
+        "as_of": assessment.as_of.isoformat(),
+        "profile": profile.name,
+        "profiles": profiles,
+        "applicable": assessment.applicable,
+        "bottom_line": one_line(assessment.bottom_line),
+        "header": views.header(assessment),
+        "cards": views.recommendations(assessment, knowledge()),
+        "monitoring": views.monitoring(assessment),
+        "dose_rows": dose_lines(block) if block is not None else None,
+        "dose_form": {
+            "weight_kg": body.get("weight_kg") or "",
+            "height_cm": body.get("height_cm") or "",
+            "sex": body.get("sex") or "",
+        },
+        "data_issues": result["data_issues"],
+        "chart": views.chart_data(assessment, timeline, profile),
+        "assessment_json": result,
+        "query": urlencode({"as_of": assessment.as_of.isoformat(), "profile": profile.name}),
+        "page_base": page_base,
+    }
+
+
+def leaflet_context(timeline: Timeline, assessment: Assessment) -> dict[str, Any]:
+    """What ``leaflet.html`` shows: the patient's name and the K-16 advice that fits them."""
+    kb = knowledge()
+    statement = kb.statements["K-16"]
+    return {
+        "name": one_line(timeline.patient.name),
+        "patient_id": assessment.patient_id,
+        "as_of": assessment.as_of.isoformat(),
+        "statement": statement,
+        "source": statement_source(statement, kb),
+        "on_igrt": (assessment.facts.get("ig_replacement") or {}).get("status") not in (None, "none"),
+        "on_anti_cd20": (assessment.facts.get("anti_cd20") or {}).get("status") not in (None, "none"),
+    }
+
+
+def summary_response(assessment: Assessment) -> Response:
+    """The printable summary: a self-contained page, its own styles allowed by hash."""
+    html = assessment_html(assessment)
+    response = HTMLResponse(html)
+    _security_headers(response, _inline_style_csp(html))
+    return response
+
+
+def summary_pdf_response(assessment: Assessment) -> Response:
+    from weasyprint import HTML  # type: ignore[import-untyped]
+
+    pdf = HTML(string=assessment_html(assessment)).write_pdf()
+    filename = re.sub(r"[^A-Za-z0-9._-]", "_", assessment.patient_id)[:60] or "patient"
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="igwatch-{filename}.pdf"'},
+    )
 
 
 def _quote(value: str) -> str:

@@ -1,0 +1,113 @@
+"""The audit trail: each login (and refused login) and each view of a patient's record, with the
+identity that did it — a local user, a single sign-on identity (issuer and subject) or a SMART
+launch's ``fhirUser``. ``igwatch audit`` prints it as FHIR R4 AuditEvent resources (NDJSON).
+
+The audit trail lives in the database, not in the server log: it names patients, and the log
+never does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from sqlalchemy import select
+
+from igwatch.store.db import Database, clean_text
+from igwatch.store.models import ID_LENGTH, AuditRecord
+
+ACTOR_SOURCES: Final = ("local", "sso", "smart")
+OUTCOMES: Final = ("success", "refused")
+#: action → (AuditEvent.type code from DICOM DCM, subtype display, FHIR action code R/E)
+ACTIONS: Final[dict[str, tuple[str, str, str]]] = {
+    "login": ("110114", "User Authentication", "E"),
+    "logout": ("110114", "User Authentication", "E"),
+    "smart-launch": ("110114", "User Authentication", "E"),
+    "patient-view": ("110110", "Patient Record", "R"),
+    "summary": ("110110", "Patient Record", "R"),
+    "summary-pdf": ("110106", "Export", "R"),
+    "leaflet": ("110110", "Patient Record", "R"),
+}
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    recorded: datetime
+    actor: str
+    actor_source: str
+    action: str
+    outcome: str
+    patient_id: str | None
+    detail: str | None
+
+    def to_fhir(self, number: int) -> dict[str, Any]:
+        """This entry as a FHIR R4 AuditEvent."""
+        type_code, type_display, action_code = ACTIONS[self.action]
+        event: dict[str, Any] = {
+            "resourceType": "AuditEvent",
+            "id": f"igwatch-audit-{number}",
+            "type": {
+                "system": "http://dicom.nema.org/resources/ontology/DCM",
+                "code": type_code,
+                "display": type_display,
+            },
+            "subtype": [{"system": "urn:igwatch:audit-action", "code": self.action}],
+            "action": action_code,
+            "recorded": self.recorded.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+            "outcome": "0" if self.outcome == "success" else "4",
+            "agent": [
+                {
+                    "type": {"text": self.actor_source},
+                    "who": {"display": self.actor},
+                    "requestor": True,
+                }
+            ],
+            "source": {"observer": {"display": "igwatch"}},
+        }
+        if self.detail:
+            event["outcomeDesc"] = self.detail
+        if self.patient_id:
+            event["entity"] = [{"what": {"reference": f"Patient/{self.patient_id}"}}]
+        return event
+
+
+def record_audit(
+    db: Database,
+    *,
+    actor: str,
+    actor_source: str,
+    action: str,
+    outcome: str = "success",
+    patient_id: str | None = None,
+    detail: str | None = None,
+) -> None:
+    """Add one entry to the audit trail (its own transaction)."""
+    if actor_source not in ACTOR_SOURCES or action not in ACTIONS or outcome not in OUTCOMES:
+        raise ValueError(f"audit: unknown source, action or outcome ({actor_source}, {action}, {outcome})")
+    with db.session() as session, session.begin():
+        session.add(
+            AuditRecord(
+                recorded=datetime.now(UTC),
+                actor=clean_text(actor, 500),
+                actor_source=actor_source,
+                action=action,
+                outcome=outcome,
+                patient_id=patient_id[:ID_LENGTH] if patient_id else None,
+                detail=clean_text(detail, 500) if detail else None,
+            )
+        )
+
+
+def audit_entries(db: Database, since: datetime | None = None) -> Iterator[AuditEntry]:
+    """The audit trail, oldest first (from ``since`` on, when given)."""
+    query = select(AuditRecord).order_by(AuditRecord.id)
+    if since is not None:
+        query = query.where(AuditRecord.recorded >= since)
+    with db.session() as session:
+        for row in session.scalars(query):
+            recorded = row.recorded if row.recorded.tzinfo else row.recorded.replace(tzinfo=UTC)
+            yield AuditEntry(
+                recorded, row.actor, row.actor_source, row.action, row.outcome, row.patient_id, row.detail
+            )

@@ -6,6 +6,7 @@ launch answers only to the browser that started it.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import threading
 import time
@@ -47,7 +48,9 @@ class Launch:
     user: str | None
     app_context: str | None = None
     created: float = field(default_factory=time.monotonic)
-    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    # One refresh at a time: servers rotate refresh tokens, so a second refresh with the old one
+    # would fail (and may revoke the grant).
+    refresh_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
     # The last reading of the patient's record, kept briefly so that the summary, PDF and leaflet
     # of one visit do not read the EHR again.
     cached: tuple[float, date, str, Timeline, Assessment] | None = field(default=None, repr=False)

@@ -303,33 +303,43 @@ def build_smart_router(settings: ServerSettings, registrations: Registrations, d
         log.info("smart: %s launch from %s signed in", pending.kind, ehr.name)
         return RedirectResponse(f"/smart/app/{handle}", status_code=303)
 
-    async def fresh_token(ehr: EhrRegistration, entry: Launch, *, force: bool = False) -> None:
-        now = time.monotonic()
-        if not force and not entry.expired(now):
-            return
-        if not entry.refresh_token:
-            raise LaunchRefused(
-                401, f"The access token from {ehr.name} has expired; launch igwatch again from the EHR."
-            )
-        try:
-            config = await discover(_smart_configuration_url(ehr.issuer), f"{ehr.name}: SMART configuration")
-            token = await refresh(config, ehr, pages.redirect_uri, entry.refresh_token)
-        except OAuthProblem as problem:
-            raise LaunchRefused(401, f"{ehr.name}: {problem}; launch igwatch again from the EHR.") from None
-        entry.take_token(token, now)
-        log.info("smart: access token refreshed")
+    async def fresh_token(ehr: EhrRegistration, entry: Launch, *, refused: str | None = None) -> None:
+        """Refresh the access token when it is (nearly) expired, or when the FHIR server refused
+        ``refused`` (the token then in use); once, whatever the number of requests waiting."""
+        async with entry.refresh_lock:
+            if refused is None and not entry.expired(time.monotonic()):
+                return
+            if refused is not None and entry.access_token != refused:
+                return  # another request refreshed it meanwhile
+            if not entry.refresh_token:
+                raise LaunchRefused(
+                    401, f"The access token from {ehr.name} has expired; launch igwatch again from the EHR."
+                )
+            try:
+                config = await discover(
+                    _smart_configuration_url(ehr.issuer), f"{ehr.name}: SMART configuration"
+                )
+                token = await refresh(config, ehr, pages.redirect_uri, entry.refresh_token)
+            except OAuthProblem as problem:
+                raise LaunchRefused(
+                    401, f"{ehr.name}: {problem}; launch igwatch again from the EHR."
+                ) from None
+            entry.take_token(token, time.monotonic())
+            entry.cached = None
+            log.info("smart: access token refreshed")
 
     async def read_record(ehr: EhrRegistration, entry: Launch) -> dict[str, dict[str, Any]]:
         await fresh_token(ehr, entry)
         for attempt in (1, 2):
-            authorization = {"access_token": entry.access_token, "token_type": "Bearer"}
+            token = entry.access_token
+            authorization = {"access_token": token, "token_type": "Bearer"}
             try:
                 return await fetch_prefetch(
                     ehr.issuer, authorization, entry.patient, PREFETCH_TEMPLATES, timeout_s=FHIR_TIMEOUT_S
                 )
             except FhirUnavailable as problem:
                 if problem.status == 401 and attempt == 1 and entry.refresh_token:
-                    await fresh_token(ehr, entry, force=True)
+                    await fresh_token(ehr, entry, refused=token)
                     continue
                 if problem.status in (401, 403):
                     raise LaunchRefused(

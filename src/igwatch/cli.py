@@ -140,6 +140,17 @@ def _knowledge() -> Knowledge:
 # --------------------------------------------------------------------------------------------
 
 
+#: ``--db`` of the commands that use the store.
+DatabaseOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        metavar="URL",
+        help="sqlite:///PATH or postgresql://… (default: igwatch.db in the user data folder).",
+    ),
+]
+
+
 def _version(value: bool) -> None:
     if value:
         sys.stdout.write(f"igwatch {__version__}\n")
@@ -861,14 +872,7 @@ def load(
             metavar="PATH", help="A FHIR Bundle, an NDJSON file (.gz too) or a bulk export directory."
         ),
     ],
-    db: Annotated[
-        str | None,
-        typer.Option(
-            "--db",
-            metavar="URL",
-            help="sqlite:///PATH or postgresql://… (default: igwatch.db in the user data folder).",
-        ),
-    ] = None,
+    db: DatabaseOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
 ) -> None:
     """Load patients' FHIR data into the database (one transaction: all of it or nothing)."""
@@ -928,14 +932,7 @@ def load(
 
 @app.command()
 def audit(
-    db: Annotated[
-        str | None,
-        typer.Option(
-            "--db",
-            metavar="URL",
-            help="sqlite:///PATH or postgresql://… (default: igwatch.db in the user data folder).",
-        ),
-    ] = None,
+    db: DatabaseOption = None,
     since: Annotated[
         str | None, typer.Option("--since", metavar="YYYY-MM-DD", help="Only entries from this day on (UTC).")
     ] = None,

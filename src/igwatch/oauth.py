@@ -14,7 +14,7 @@ import secrets
 import time
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import authlib.deprecate  # noqa: F401  (sets its own warning filter on import; ours must come after)
 import httpx
@@ -29,6 +29,8 @@ with warnings.catch_warnings():
     from authlib.integrations.httpx_client import AsyncOAuth2Client
     from authlib.oauth2.rfc7523 import PrivateKeyJWT
 from authlib.common.errors import AuthlibBaseError
+
+from igwatch.config_files import OAuthClient
 
 log = logging.getLogger("igwatch.smart")
 
@@ -137,24 +139,7 @@ class Authorization:
     created: float = field(default_factory=time.monotonic)
 
 
-class ClientCredentials(Protocol):
-    """How igwatch is known to an authorization server (an EHR registration, the SSO client)."""
-
-    @property
-    def client_id(self) -> str: ...
-    @property
-    def client_secret(self) -> str | None: ...
-    @property
-    def private_key_pem(self) -> str | None: ...
-    @property
-    def key_id(self) -> str | None: ...
-    @property
-    def key_algorithm(self) -> str: ...
-    @property
-    def auth_method(self) -> str: ...
-
-
-def _client(credentials: ClientCredentials, redirect_uri: str, token_endpoint: str) -> AsyncOAuth2Client:
+def _client(credentials: OAuthClient, redirect_uri: str, token_endpoint: str) -> AsyncOAuth2Client:
     secret = credentials.private_key_pem or credentials.client_secret
     client = AsyncOAuth2Client(
         client_id=credentials.client_id,
@@ -176,7 +161,7 @@ def _client(credentials: ClientCredentials, redirect_uri: str, token_endpoint: s
 
 async def authorization_request(
     config: ServerConfiguration,
-    credentials: ClientCredentials,
+    credentials: OAuthClient,
     redirect_uri: str,
     scopes: list[str],
     **extra: str,
@@ -205,7 +190,7 @@ def _token_error(step: str, error: Exception) -> OAuthProblem:
 
 async def exchange_code(
     config: ServerConfiguration,
-    credentials: ClientCredentials,
+    credentials: OAuthClient,
     redirect_uri: str,
     code: str,
     code_verifier: str,
@@ -229,7 +214,7 @@ async def exchange_code(
 
 
 async def refresh(
-    config: ServerConfiguration, credentials: ClientCredentials, redirect_uri: str, refresh_token: str
+    config: ServerConfiguration, credentials: OAuthClient, redirect_uri: str, refresh_token: str
 ) -> dict[str, Any]:
     """A new access token from a refresh token."""
     try:

@@ -16,7 +16,6 @@ import pytest
 from igwatch.engine import assess
 from igwatch.fhir.ingest import build_timeline, resources_from_json
 from igwatch.knowledge.profile import load_profile
-from tests.support.browser import chromium
 from tests.support.servers import dev_settings, free_port, start_server
 from tests.support.smart_sandbox import SmartClient, SmartSandbox, registration_toml, start_smart_sandbox
 
@@ -107,22 +106,6 @@ def igwatch_factory(
 def igwatch(igwatch_factory: Callable[..., Igwatch]) -> Igwatch:
     """igwatch as a confidential client (client_secret_basic)."""
     return igwatch_factory()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium() as instance:
-        yield instance
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    # The sandbox's sign-in pages import a web font; there is no internet here.
-    context.route("https://fonts.googleapis.com/**", lambda route: route.abort())
-    tab = context.new_page()
-    yield tab
-    context.close()
 
 
 def sign_in_at_ehr(page: Any, user: str = "drsmith") -> None:

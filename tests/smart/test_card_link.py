@@ -11,20 +11,15 @@ import httpx
 import pytest
 
 from igwatch.cdshooks.cards import RECOMMENDATION_ID, SUMMARY_CARD_ID
+from igwatch.cdshooks.fhir_fallback import PREFETCH_TEMPLATES
 from tests.smart.conftest import EXAMPLE, Igwatch, bundle_of, expected_ids, patient_id_of, sign_in_at_ehr
 from tests.support.smart_sandbox import SmartSandbox
 
 BUNDLE = bundle_of(EXAMPLE)
 PATIENT_ID = patient_id_of(BUNDLE)
+#: Each search key of the prefetch templates and the resource type it returns.
 PREFETCH_TYPES = {
-    "observations": "Observation",
-    "conditions": "Condition",
-    "encounters": "Encounter",
-    "medicationStatements": "MedicationStatement",
-    "medicationRequests": "MedicationRequest",
-    "medicationAdministrations": "MedicationAdministration",
-    "immunizations": "Immunization",
-    "medications": "Medication",
+    key: template.split("?")[0] for key, template in PREFETCH_TEMPLATES.items() if "?" in template
 }
 
 

@@ -79,24 +79,20 @@ def _node_ready() -> None:
 
 
 @contextmanager
-def start_fhir_server(*, token: str | None = None, page_size: int = 20) -> Iterator[FhirTestServer]:
-    """Start ``server.mjs`` on a free loopback port; stop it when the block ends."""
+def run_node_server(script: str, env: dict[str, str], *, port: int = 0) -> Iterator[dict[str, Any]]:
+    """Run ``tests/fhirserver/<script>`` on a loopback port (0: a free one); yield the JSON line
+    it prints once it listens; stop it when the block ends."""
     _node_ready()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FHIR_")}
-    env["FHIR_PAGE_SIZE"] = str(page_size)
-    if token:
-        env["FHIR_BEARER_TOKEN"] = token
     with tempfile.TemporaryFile() as stderr:
         process = subprocess.Popen(
-            ["node", "server.mjs", "--port", "0"],
+            ["node", script, "--port", str(port)],
             cwd=SERVER_DIR,
             env=env,
             stdout=subprocess.PIPE,
             stderr=stderr,
         )
         try:
-            base_url = _wait_ready(process, stderr)
-            yield FhirTestServer(base_url=base_url, token=token, process=process)
+            yield {**_wait_ready(process, stderr, script), "process": process}
         finally:
             process.terminate()
             try:
@@ -108,8 +104,8 @@ def start_fhir_server(*, token: str | None = None, page_size: int = 20) -> Itera
                 process.stdout.close()
 
 
-def _wait_ready(process: subprocess.Popen[bytes], stderr: Any) -> str:
-    """The base URL the server prints once it listens; a clear failure if it does not."""
+def _wait_ready(process: subprocess.Popen[bytes], stderr: Any, script: str) -> dict[str, Any]:
+    """The JSON line the server prints once it listens; a clear failure if it does not."""
     assert process.stdout is not None
     with selectors.DefaultSelector() as selector:
         selector.register(process.stdout, selectors.EVENT_READ)
@@ -118,12 +114,24 @@ def _wait_ready(process: subprocess.Popen[bytes], stderr: Any) -> str:
             if selector.select(timeout=0.2):
                 line = process.stdout.readline()
                 if line:
-                    return str(json.loads(line)["base"])
+                    ready: dict[str, Any] = json.loads(line)
+                    return ready
             if process.poll() is not None:
                 break
     stderr.seek(0)
     tail = stderr.read().decode("utf-8", "replace").strip().splitlines()[-5:]
-    raise RuntimeError("the test FHIR server did not start: " + (" | ".join(tail) or "no output"))
+    raise RuntimeError(f"{script} did not start: " + (" | ".join(tail) or "no output"))
+
+
+@contextmanager
+def start_fhir_server(*, token: str | None = None, page_size: int = 20) -> Iterator[FhirTestServer]:
+    """Start ``server.mjs`` on a free loopback port; stop it when the block ends."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FHIR_")}
+    env["FHIR_PAGE_SIZE"] = str(page_size)
+    if token:
+        env["FHIR_BEARER_TOKEN"] = token
+    with run_node_server("server.mjs", env) as ready:
+        yield FhirTestServer(base_url=str(ready["base"]), token=token, process=ready["process"])
 
 
 def to_transaction(bundle: dict[str, Any]) -> dict[str, Any]:

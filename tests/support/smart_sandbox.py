@@ -20,12 +20,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import selectors
 import signal
 import subprocess
 import sys
-import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -35,7 +32,7 @@ from urllib.parse import urlencode
 
 import httpx
 
-from tests.support.fhir_server import SERVER_DIR, _node_ready, load_bundle, to_transaction
+from tests.support.fhir_server import SERVER_DIR, load_bundle, run_node_server, to_transaction
 
 STARTUP_TIMEOUT_S = 60.0
 
@@ -127,54 +124,17 @@ def registration_toml(sandbox: SmartSandbox, client: SmartClient, **extra: str) 
 @contextmanager
 def start_smart_sandbox(port: int = 0) -> Iterator[SmartSandbox]:
     """Start the sandbox on a loopback port (0: a free one); stop it when the block ends."""
-    _node_ready()
     if not (SERVER_DIR / "node_modules" / "oidc-provider").is_dir():
         raise RuntimeError(f"oidc-provider is missing in {SERVER_DIR}: run bash scripts/setup")
     env = {k: v for k, v in os.environ.items() if not k.startswith("FHIR_")}
-    with tempfile.TemporaryFile() as stderr:
-        process = subprocess.Popen(
-            ["node", "smart-sandbox.mjs", "--port", str(port)],
-            cwd=SERVER_DIR,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=stderr,
+    with run_node_server("smart-sandbox.mjs", env, port=port) as ready:
+        yield SmartSandbox(
+            port=ready["port"],
+            issuer=ready["issuer"],
+            fhir_base=ready["fhir_base"],
+            admin_token=ready["admin_token"],
+            process=ready["process"],
         )
-        try:
-            ready = _wait_ready(process, stderr)
-            yield SmartSandbox(
-                port=ready["port"],
-                issuer=ready["issuer"],
-                fhir_base=ready["fhir_base"],
-                admin_token=ready["admin_token"],
-                process=process,
-            )
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
-            if process.stdout is not None:
-                process.stdout.close()
-
-
-def _wait_ready(process: subprocess.Popen[bytes], stderr: Any) -> dict[str, Any]:
-    assert process.stdout is not None
-    with selectors.DefaultSelector() as selector:
-        selector.register(process.stdout, selectors.EVENT_READ)
-        deadline = time.monotonic() + STARTUP_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if selector.select(timeout=0.2):
-                line = process.stdout.readline()
-                if line:
-                    ready: dict[str, Any] = json.loads(line)
-                    return ready
-            if process.poll() is not None:
-                break
-    stderr.seek(0)
-    tail = stderr.read().decode("utf-8", "replace").strip().splitlines()[-5:]
-    raise RuntimeError("the SMART sandbox did not start: " + (" | ".join(tail) or "no output"))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import io
 import json
 import re
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,6 @@ from igwatch.dosing import dose_block
 from igwatch.knowledge.profile import load_profile
 from igwatch.render.text import one_line
 from igwatch.web.demo import DEMO_AS_OF
-from tests.support.browser import chromium
 from tests.web import expected
 from tests.web.conftest import XSS_ID, XSS_NAME, WebServer
 
@@ -29,27 +27,6 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
 WIDTHS = {"desktop": 1280, "tablet": 768}
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium() as instance:
-        yield instance
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    tab = context.new_page()
-    dialogs: list[str] = []
-    errors: list[str] = []
-    tab.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    tab.on("pageerror", lambda e: errors.append(str(e)))
-    tab.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    tab.dialogs = dialogs
-    tab.errors = errors
-    yield tab
-    context.close()
 
 
 def shoot(tab: Any, artifacts: Path, name: str) -> None:

@@ -20,39 +20,25 @@ the app only for an EHR listed here (its ``fhirServer`` under ``issuer``).
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from igwatch.config_files import OAuthClient, oauth_client, read_toml, text_value
 from igwatch.errors import IgwatchError
-
-KEY_ALGORITHMS = ("RS384", "ES384")
 
 
 class RegistrationError(IgwatchError):
     """The registration file cannot be used; the message names the file and the entry."""
 
 
-@dataclass(frozen=True)
-class EhrRegistration:
+@dataclass(frozen=True, kw_only=True)
+class EhrRegistration(OAuthClient):
     name: str
     issuer: str
-    client_id: str
-    client_secret: str | None = None
-    private_key_pem: str | None = None
-    key_id: str | None = None
-    key_algorithm: str = "RS384"
     scopes: tuple[str, ...] | None = None
     frame_origins: tuple[str, ...] = ()
-
-    @property
-    def auth_method(self) -> str:
-        """How igwatch authenticates at the token endpoint."""
-        if self.private_key_pem:
-            return "private_key_jwt"
-        return "client_secret_basic" if self.client_secret else "none"
 
     def allows(self, scope: str) -> bool:
         """Whether the EHR lets igwatch ask for ``scope`` (all, when no list is given)."""
@@ -105,15 +91,6 @@ class Registrations:
         return tuple(dict.fromkeys(o for ehr in self.ehrs for o in ehr.frame_origins))
 
 
-def _string(entry: dict[str, Any], key: str, where: str, *, required: bool = True) -> str | None:
-    value = entry.get(key)
-    if value is None and not required:
-        return None
-    if not isinstance(value, str) or not value.strip():
-        raise RegistrationError(f"{where}: {key} must be a non-empty string")
-    return value.strip()
-
-
 def _http_url(value: str, key: str, where: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
@@ -132,14 +109,7 @@ def _strings(entry: dict[str, Any], key: str, where: str) -> tuple[str, ...] | N
 
 def load_registrations(path: Path) -> Registrations:
     """Read and check a registration file; a relative ``private_key_file`` is read beside it."""
-    try:
-        with path.open("rb") as handle:
-            raw = tomllib.load(handle)
-    except FileNotFoundError:
-        raise RegistrationError(f"{path}: SMART registration file not found") from None
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise RegistrationError(f"{path}: not a readable TOML file ({exc})") from None
-    entries = raw.get("ehr")
+    entries = read_toml(path, "SMART registration file", RegistrationError).get("ehr")
     if not isinstance(entries, list) or not entries:
         raise RegistrationError(f"{path}: no [[ehr]] entries")
     ehrs: list[EhrRegistration] = []
@@ -147,44 +117,23 @@ def load_registrations(path: Path) -> Registrations:
         where = f"{path}: [[ehr]] #{number}"
         if not isinstance(entry, dict):
             raise RegistrationError(f"{where}: not a table")
-        name = _string(entry, "name", where) or ""
+        name = text_value(entry, "name", where, RegistrationError) or ""
         where = f"{path}: EHR {name!r}"
-        issuer = _http_url(_string(entry, "issuer", where) or "", "issuer", where)
+        issuer = _http_url(text_value(entry, "issuer", where, RegistrationError) or "", "issuer", where)
         if any(ehr.issuer == issuer for ehr in ehrs):
             raise RegistrationError(f"{where}: issuer {issuer} is registered twice")
-        secret = _string(entry, "client_secret", where, required=False)
-        key_file = _string(entry, "private_key_file", where, required=False)
-        if secret and key_file:
-            raise RegistrationError(f"{where}: give client_secret or private_key_file, not both")
-        pem = None
-        if key_file:
-            key_path = Path(key_file) if Path(key_file).is_absolute() else path.parent / key_file
-            try:
-                pem = key_path.read_text(encoding="ascii")
-            except (OSError, UnicodeDecodeError):
-                raise RegistrationError(f"{where}: private_key_file {key_file} cannot be read") from None
-            if "PRIVATE KEY" not in pem:
-                raise RegistrationError(f"{where}: private_key_file {key_file} is not a PEM private key")
-        algorithm = _string(entry, "key_algorithm", where, required=False) or "RS384"
-        if algorithm not in KEY_ALGORITHMS:
-            raise RegistrationError(f"{where}: key_algorithm must be one of {', '.join(KEY_ALGORITHMS)}")
         origins = _strings(entry, "frame_origins", where)
-        checked_origins = (
-            tuple(origin_of(_http_url(o, "frame_origins", where)) for o in origins)
-            if origins is not None
-            else (origin_of(issuer),)
-        )
         ehrs.append(
             EhrRegistration(
                 name=name,
                 issuer=issuer,
-                client_id=_string(entry, "client_id", where) or "",
-                client_secret=secret,
-                private_key_pem=pem,
-                key_id=_string(entry, "key_id", where, required=False),
-                key_algorithm=algorithm,
                 scopes=_strings(entry, "scopes", where),
-                frame_origins=checked_origins,
+                frame_origins=(
+                    tuple(origin_of(_http_url(o, "frame_origins", where)) for o in origins)
+                    if origins is not None
+                    else (origin_of(issuer),)
+                ),
+                **oauth_client(entry, path, where, RegistrationError),
             )
         )
     return Registrations(tuple(ehrs))

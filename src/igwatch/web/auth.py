@@ -19,7 +19,6 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import secrets
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from igwatch.config_files import read_toml
 from igwatch.errors import IgwatchError
 
 SESSION_COOKIE = "igwatch_session"
@@ -65,14 +65,7 @@ def is_loopback(host: str) -> bool:
 
 def load_users(path: Path) -> dict[str, User]:
     """Read a users TOML file (``[[user]]`` with ``name`` and ``password_hash``)."""
-    try:
-        with path.open("rb") as handle:
-            raw = tomllib.load(handle)
-    except FileNotFoundError:
-        raise UsersFileError(f"{path}: users file not found") from None
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise UsersFileError(f"{path}: not a readable TOML file ({exc})") from None
-    entries = raw.get("user")
+    entries = read_toml(path, "users file", UsersFileError).get("user")
     if not isinstance(entries, list) or not entries:
         raise UsersFileError(f"{path}: no [[user]] entries")
     users: dict[str, User] = {}

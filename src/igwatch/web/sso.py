@@ -20,11 +20,11 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from igwatch.config_files import OAuthClient, oauth_client, read_toml, text_value
 from igwatch.errors import IgwatchError
 
 PENDING_TTL_S = 600.0
@@ -35,23 +35,12 @@ class SsoConfigError(IgwatchError):
     """The single sign-on file cannot be used; the message names the file and the key."""
 
 
-@dataclass(frozen=True)
-class SsoProvider:
+@dataclass(frozen=True, kw_only=True)
+class SsoProvider(OAuthClient):
     name: str
     issuer: str
-    client_id: str
     allowed_groups: tuple[str, ...]
     groups_claim: str = "groups"
-    client_secret: str | None = None
-    private_key_pem: str | None = None
-    key_id: str | None = None
-    key_algorithm: str = "RS384"
-
-    @property
-    def auth_method(self) -> str:
-        if self.private_key_pem:
-            return "private_key_jwt"
-        return "client_secret_basic" if self.client_secret else "none"
 
     @property
     def discovery_url(self) -> str:
@@ -68,51 +57,22 @@ class SsoProvider:
 
 
 def load_sso(path: Path) -> SsoProvider:
-    try:
-        with path.open("rb") as handle:
-            raw = tomllib.load(handle)
-    except FileNotFoundError:
-        raise SsoConfigError(f"{path}: single sign-on file not found") from None
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise SsoConfigError(f"{path}: not a readable TOML file ({exc})") from None
-    entry = raw.get("sso")
+    entry = read_toml(path, "single sign-on file", SsoConfigError).get("sso")
     if not isinstance(entry, dict):
         raise SsoConfigError(f"{path}: no [sso] table")
-
-    def text(key: str, required: bool = True) -> str | None:
-        value = entry.get(key)
-        if value is None and not required:
-            return None
-        if not isinstance(value, str) or not value.strip():
-            raise SsoConfigError(f"{path}: [sso] {key} must be a non-empty string")
-        return value.strip()
-
-    issuer = (text("issuer") or "").rstrip("/")
+    where = f"{path}: [sso]"
+    issuer = (text_value(entry, "issuer", where, SsoConfigError) or "").rstrip("/")
     if not issuer.startswith(("https://", "http://")):
-        raise SsoConfigError(f"{path}: [sso] issuer must be an http(s) URL")
+        raise SsoConfigError(f"{where} issuer must be an http(s) URL")
     groups = entry.get("allowed_groups")
     if not isinstance(groups, list) or not groups or not all(isinstance(g, str) and g for g in groups):
-        raise SsoConfigError(f"{path}: [sso] allowed_groups must list at least one group")
-    secret = text("client_secret", required=False)
-    key_file = text("private_key_file", required=False)
-    if secret and key_file:
-        raise SsoConfigError(f"{path}: [sso] give client_secret or private_key_file, not both")
-    pem = None
-    if key_file:
-        key_path = Path(key_file) if Path(key_file).is_absolute() else path.parent / key_file
-        try:
-            pem = key_path.read_text(encoding="ascii")
-        except (OSError, UnicodeDecodeError):
-            raise SsoConfigError(f"{path}: [sso] private_key_file {key_file} cannot be read") from None
+        raise SsoConfigError(f"{where} allowed_groups must list at least one group")
     return SsoProvider(
-        name=text("name") or "",
+        name=text_value(entry, "name", where, SsoConfigError) or "",
         issuer=issuer,
-        client_id=text("client_id") or "",
         allowed_groups=tuple(groups),
-        groups_claim=text("groups_claim", required=False) or "groups",
-        client_secret=secret,
-        private_key_pem=pem,
-        key_id=text("key_id", required=False),
+        groups_claim=text_value(entry, "groups_claim", where, SsoConfigError, required=False) or "groups",
+        **oauth_client(entry, path, where, SsoConfigError),
     )
 
 

@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from igwatch import __version__
 from igwatch.cdshooks.routes import build_router, install_error_handlers
+from igwatch.server_guards import ErrorBarrier, RequestBodyLimit
 from igwatch.settings import ServerSettings
 from igwatch.store import Database
 
@@ -159,5 +160,8 @@ def create_app(settings: ServerSettings) -> FastAPI:
         app.state.smart_registrations = load_registrations(settings.smart_ehrs)
         app.include_router(build_smart_router(settings, app.state.smart_registrations, db))
     app.add_middleware(CdsHooksCors, origins=cors_origins(settings, verifier))
+    app.add_middleware(RequestBodyLimit, limits=settings.body_limits)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=trusted_hosts(settings))
+    # Outermost of igwatch's own: whatever escapes the layers above ends here, not on stderr.
+    app.add_middleware(ErrorBarrier)
     return app

@@ -7,6 +7,7 @@ from datetime import date
 from pathlib import Path
 
 from igwatch.knowledge.profile import Profile, load_profile
+from igwatch.server_guards import BodyLimits
 
 
 def _default_profile() -> Profile:
@@ -33,6 +34,8 @@ class ServerSettings:
     # never on the event loop, and a request whose work takes longer than the deadline gets 503.
     assess_workers: int = 4
     assess_timeout_s: float = 20.0
+    # The largest request bodies read (CDS Hooks, the upload form, other forms): 413 beyond.
+    body_limits: BodyLimits = field(default_factory=BodyLimits)
     demo: bool = False
     users_file: Path | None = None
     # The EHRs igwatch is registered with as a SMART app (igwatch.smart.registrations).

@@ -430,18 +430,9 @@ def build_router() -> APIRouter:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """401 without detail; anything unexpected: 500 with a one-line OperationOutcome, no trace."""
+    """401 without detail. Anything unexpected is the ErrorBarrier's (igwatch.server_guards): a
+    500 with a reference and one log line, no trace."""
 
     @app.exception_handler(Unauthorized)
     async def _unauthorized(request: Request, exc: Unauthorized) -> Response:
         return unauthorized_response()
-
-    @app.exception_handler(Exception)
-    async def _internal(request: Request, exc: Exception) -> Response:
-        # The type and the place only: an exception's message may quote patient data.
-        tb = exc.__traceback__
-        while tb is not None and tb.tb_next is not None:
-            tb = tb.tb_next
-        where = f"{tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}" if tb is not None else "?"
-        log.error("500 %s %s: %s at %s", request.method, request.url.path, type(exc).__name__, where)
-        return outcome(500, "exception", "internal error; the server log has the error type")

@@ -51,6 +51,7 @@ from igwatch.render.text import (
     parameter_value,
     statement_source,
 )
+from igwatch.server_guards import mask_path
 from igwatch.settings import ServerSettings
 from igwatch.store import Database, list_patients, load_path, patient_timeline, record_audit
 from igwatch.timeline import Timeline
@@ -128,10 +129,7 @@ class _RedactPatientPaths(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         args = record.args
         if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
-            path = args[2].split("?", 1)[0]
-            if path.startswith("/patients/"):
-                path = "/patients/…"
-            record.args = (*args[:2], path, *args[3:])
+            record.args = (*args[:2], mask_path(args[2].split("?", 1)[0]), *args[3:])
         return True
 
 

@@ -86,6 +86,13 @@ def test_upgrading_a_first_schema_database_keeps_its_data(database_url: str) -> 
                     "VALUES ('p1', 'Stored Before', 'test', CURRENT_TIMESTAMP)"
                 )
             )
+            connection.execute(
+                text(
+                    "INSERT INTO cds_feedback (service_id, card_uuid, outcome, accepted_suggestions, "
+                    "outcome_timestamp, received_at, client_iss) VALUES ('s', 'c', 'accepted', '[]', "
+                    "'2026-10-15T10:00:00Z', CURRENT_TIMESTAMP, 'https://ehr-a.example.org')"
+                )
+            )
         assert "audit_events" not in inspect(db.engine).get_table_names()
         db.migrate()
         assert "audit_events" in inspect(db.engine).get_table_names()

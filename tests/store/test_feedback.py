@@ -105,3 +105,17 @@ def test_text_a_database_cannot_hold_is_cleaned(db: Database) -> None:
     assert record_feedback(db, SERVICE, [item]).stored == 1
     comment = _rows(db)[0].user_comment
     assert comment is not None and "\x00" not in comment
+
+
+def test_two_clients_reporting_the_same_card_and_time_are_both_kept(db: Database) -> None:
+    # Duplicates are judged per client: EHR B's feedback is not dropped as EHR A's repeat.
+    first = record_feedback(db, SERVICE, [_accepted()], client="https://ehr-a.example.org")
+    second = record_feedback(db, SERVICE, [_accepted()], client="https://ehr-b.example.org")
+    again = record_feedback(db, SERVICE, [_accepted()], client="https://ehr-b.example.org")
+    assert (first, second, again) == (
+        FeedbackResult(stored=1, duplicates=0),
+        FeedbackResult(stored=1, duplicates=0),
+        FeedbackResult(stored=0, duplicates=1),
+    )
+    anonymous = [record_feedback(db, SERVICE, [_accepted()]) for _ in range(2)]  # dev mode: no client
+    assert anonymous == [FeedbackResult(stored=1, duplicates=0), FeedbackResult(stored=0, duplicates=1)]

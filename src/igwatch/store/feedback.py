@@ -26,7 +26,7 @@ from igwatch.store.db import Database, clean_text
 from igwatch.store.models import FeedbackRecord
 
 OUTCOMES: Final = frozenset({"accepted", "overridden"})
-_UNIQUE: Final = ("service_id", "card_uuid", "outcome", "outcome_timestamp")
+_UNIQUE: Final = ("client_key", "service_id", "card_uuid", "outcome", "outcome_timestamp")
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,7 @@ def _row(
         "outcome_timestamp": timestamp,
         "received_at": now,
         "client_iss": _text(client),
+        "client_key": _text(client) or "",
     }
 
 

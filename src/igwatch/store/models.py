@@ -31,8 +31,14 @@ class FeedbackRecord(Base):
     __tablename__ = "cds_feedback"
     __table_args__ = (
         # A client re-posting the same outcome (network retry) must not count twice.
+        # Per client: two EHRs reporting the same card, outcome and time are two items.
         UniqueConstraint(
-            "service_id", "card_uuid", "outcome", "outcome_timestamp", name="uq_feedback_outcome"
+            "client_key",
+            "service_id",
+            "card_uuid",
+            "outcome",
+            "outcome_timestamp",
+            name="uq_feedback_outcome",
         ),
     )
 
@@ -48,6 +54,7 @@ class FeedbackRecord(Base):
     outcome_timestamp: Mapped[str] = mapped_column(String(64))
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     client_iss: Mapped[str | None] = mapped_column(Text)
+    client_key: Mapped[str] = mapped_column(Text, default="", server_default="")  # client_iss or ""
 
 
 class PatientRecord(Base):
@@ -98,3 +105,17 @@ class AuditRecord(Base):
     outcome: Mapped[str] = mapped_column(String(20))
     patient_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), index=True)
     detail: Mapped[str | None] = mapped_column(Text)
+
+
+class WebSession(Base):
+    """A logged-in web session. The browser holds a random token; this row, keyed by the token's
+    SHA-256, says who it is and until when, so logging out or expiry ends it on the server."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_name: Mapped[str] = mapped_column(Text)
+    identity: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(20))
+    created: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

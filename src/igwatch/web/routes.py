@@ -34,6 +34,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
+from starlette.concurrency import run_in_threadpool
 
 from igwatch import __version__, clock
 from igwatch.assessment import Assessment
@@ -54,6 +55,7 @@ from igwatch.render.text import (
 from igwatch.server_guards import mask_path
 from igwatch.settings import ServerSettings
 from igwatch.store import Database, list_patients, load_path, patient_timeline, record_audit
+from igwatch.store.sessions import SessionUser, end_session, session_user, start_session
 from igwatch.timeline import Timeline
 from igwatch.web import views
 from igwatch.web.auth import (
@@ -61,6 +63,8 @@ from igwatch.web.auth import (
     CSRF_HEADER,
     SESSION_COOKIE,
     SESSION_MAX_AGE_S,
+    HashingBusy,
+    LoginThrottle,
     Sessions,
     User,
     UsersFileError,
@@ -206,6 +210,7 @@ def build_web_router(settings: ServerSettings, db: Database) -> APIRouter:
         )
     login_required = users is not None or sso is not None
     pending_logins = PendingLogins()
+    throttle = LoginThrottle()
     sessions = Sessions(settings.secret_key or secrets.token_urlsafe(32))
     secure_cookie = (settings.public_url or "").startswith("https://")
     assessor = _Assessor(db)
@@ -238,12 +243,11 @@ def build_web_router(settings: ServerSettings, db: Database) -> APIRouter:
 
     def audit(request: Request, action: str, patient_id: str | None = None) -> None:
         """One entry in the audit trail: who (the session's identity) saw which record."""
-        session: dict[str, Any] = request.state.session
-        actor = session.get("identity") or session.get("user") or "no login (loopback)"
+        who: SessionUser | None = request.state.who
         record_audit(
             db,
-            actor=str(actor),
-            actor_source=str(session.get("source") or "local"),
+            actor=who.identity if who else "no login (loopback)",
+            actor_source=who.source if who else "local",
             action=action,
             patient_id=patient_id,
         )
@@ -253,7 +257,7 @@ def build_web_router(settings: ServerSettings, db: Database) -> APIRouter:
         return {
             "request_path": request.url.path,
             "csrf": csrf_token(session),
-            "user": session.get("user"),
+            "user": request.state.who.user if request.state.who else None,
             "login_required": login_required,
             "demo": settings.demo,
             "smart": False,
@@ -268,12 +272,18 @@ def build_web_router(settings: ServerSettings, db: Database) -> APIRouter:
             async def handler(request: Request) -> Response:
                 session = sessions.load(request.cookies.get(SESSION_COOKIE))
                 before = dict(session)
+                # The cookie names a server-side session; the store says whether it still is one.
+                token = session.get("token")
+                who = await run_in_threadpool(session_user, db, token) if isinstance(token, str) else None
+                if who is None:
+                    session.pop("token", None)
                 request.state.session = session
+                request.state.who = who
                 path = request.url.path
                 response: Response
                 if (
                     login_required
-                    and not session.get("user")
+                    and who is None
                     and not any(path == p or path.startswith(p) for p in PUBLIC_PATHS)
                 ):
                     if request.method == "GET":
@@ -595,15 +605,34 @@ def build_web_router(settings: ServerSettings, db: Database) -> APIRouter:
     def login(
         request: Request, username: str = Form(""), password: str = Form(""), next: str = Form("/")
     ) -> Response:
+        address = request.client.host if request.client else "?"
+        wait = throttle.wait_s(username, address)
+        if wait > 0:
+            log.warning("login: throttled after repeated failures")
+            record_audit(
+                db,
+                actor=username[:200],
+                actor_source="local",
+                action="login",
+                outcome="refused",
+                detail="throttled",
+            )
+            response = login_page(request, next, f"Too many failed logins: try again in {wait} s.", 429)
+            response.headers["Retry-After"] = str(wait)
+            return response
         user = (users or {}).get(username)
-        if users is None or not verify_password(user, password):
+        try:
+            verified = users is not None and verify_password(user, password)
+        except HashingBusy:
+            response = login_page(request, next, "The server is busy: try again in a moment.", 503)
+            response.headers["Retry-After"] = "2"
+            return response
+        if not verified:
+            throttle.failed(username, address)
             record_audit(db, actor=username[:200], actor_source="local", action="login", outcome="refused")
             return login_page(request, next, "Unknown user or wrong password.", 401)
-        session: dict[str, Any] = request.state.session
-        session.clear()
-        session["user"] = username
-        session["source"] = "local"
-        csrf_token(session)
+        throttle.succeeded(username)
+        sign_in(request, SessionUser(username, username, "local"))
         record_audit(db, actor=username, actor_source="local", action="login")
         return RedirectResponse(_safe_next(next), status_code=303)
 
@@ -685,18 +714,27 @@ def build_web_router(settings: ServerSettings, db: Database) -> APIRouter:
                 f"Your {sso.name} account is not in a group allowed to use igwatch.",
                 403,
             )
-        session.clear()
-        session["user"] = one_line(
-            str(claims.get("name") or claims.get("preferred_username") or claims["sub"])
-        )[:80]
-        session["identity"] = identity
-        session["source"] = "sso"
-        csrf_token(session)
+        name = one_line(str(claims.get("name") or claims.get("preferred_username") or claims["sub"]))[:80]
+        await run_in_threadpool(sign_in, request, SessionUser(name, identity, "sso"))
         record_audit(db, actor=identity, actor_source="sso", action="login")
         return RedirectResponse(pending.next, status_code=303)
 
+    def sign_in(request: Request, who: SessionUser) -> None:
+        """A new server-side session (never the one the browser came with: no fixation)."""
+        session: dict[str, Any] = request.state.session
+        session.clear()
+        session["token"] = start_session(db, who)
+        csrf_token(session)
+
     @router.post("/logout")
     def logout(request: Request) -> Response:
+        token = request.state.session.get("token")
+        if isinstance(token, str):
+            end_session(db, token)  # the cookie, wherever a copy of it is, no longer signs anyone in
+        if request.state.who is not None:
+            record_audit(
+                db, actor=request.state.who.identity, actor_source=request.state.who.source, action="logout"
+            )
         request.state.session.clear()
         return RedirectResponse("/login" if login_required else "/", status_code=303)
 

@@ -6,9 +6,14 @@ routers. ``igwatch serve`` runs it with uvicorn; tests start it the same way on 
 
 from __future__ import annotations
 
+import base64
 import logging
+import os
+import pickle
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from typing import Any, Final
 from urllib.parse import urlsplit
 
@@ -29,14 +34,16 @@ log = logging.getLogger("igwatch.server")
 BEARER_SCHEME = "cdsHooksJwt"
 
 
-def _token_verifier(settings: ServerSettings) -> Any:
+def _token_verifier(settings: ServerSettings, db: Database) -> Any:
     """The JWT verifier for the trusted clients, or None (dev mode, or no clients configured:
-    then every CDS Hooks call is refused)."""
+    then every CDS Hooks call is refused). Token ids are remembered in the database, so that a
+    token is accepted once across worker processes and restarts."""
     if settings.insecure_dev_no_auth or settings.cds_clients is None:
         return None
     from igwatch.cdshooks.auth import TokenVerifier, load_trusted_clients
+    from igwatch.cdshooks.replay import DatabaseReplayCache
 
-    return TokenVerifier(load_trusted_clients(settings.cds_clients))
+    return TokenVerifier(load_trusted_clients(settings.cds_clients), replay_store=DatabaseReplayCache(db))
 
 
 def _document_bearer_auth(app: FastAPI) -> None:
@@ -114,9 +121,13 @@ def cors_origins(settings: ServerSettings, verifier: Any) -> tuple[str, ...]:
 
 def create_app(settings: ServerSettings) -> FastAPI:
     """The ASGI application for these settings (database migrated, routers mounted)."""
-    verifier = _token_verifier(settings)
     db = Database(settings.db_url)
     db.migrate()
+    try:
+        verifier = _token_verifier(settings, db)
+    except Exception:
+        db.close()
+        raise
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -165,3 +176,38 @@ def create_app(settings: ServerSettings) -> FastAPI:
     # Outermost of igwatch's own: whatever escapes the layers above ends here, not on stderr.
     app.add_middleware(ErrorBarrier)
     return app
+
+
+#: How ``igwatch serve --workers N`` hands its settings to the worker processes it starts.
+SETTINGS_VARIABLE: Final = "IGWATCH_SERVE_SETTINGS"
+
+
+def settings_for_workers(settings: ServerSettings) -> str:
+    """The settings for the workers, with one session-signing secret for all of them (each
+    would otherwise make its own, and a cookie signed by one would be refused by another)."""
+    shared = replace(settings, secret_key=settings.secret_key or secrets.token_urlsafe(32))
+    return base64.b64encode(pickle.dumps(shared)).decode("ascii")
+
+
+def prepare_database(settings: ServerSettings) -> None:
+    """Migrate the database, and load the demo patients when asked, before workers start."""
+    db = Database(settings.db_url)
+    try:
+        db.migrate()
+        if settings.demo:
+            from igwatch.store import list_patients
+            from igwatch.web.demo import load_demo
+
+            if not list_patients(db):
+                load_demo(db)
+    finally:
+        db.close()
+
+
+def create_app_from_environment() -> FastAPI:
+    """The application of one worker process of ``igwatch serve --workers N``."""
+    # The value was written by this worker's own parent process (settings_for_workers).
+    settings = pickle.loads(base64.b64decode(os.environ[SETTINGS_VARIABLE]))
+    if not isinstance(settings, ServerSettings):
+        raise TypeError(f"{SETTINGS_VARIABLE} does not hold server settings")
+    return create_app(settings)

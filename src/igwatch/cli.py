@@ -413,6 +413,15 @@ def serve(
             help="Single sign-on for the web pages: the hospital's OpenID provider (TOML [sso]).",
         ),
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            max=64,
+            help="Worker processes (each with its own assessment threads); token ids are shared in the database.",
+        ),
+    ] = 1,
     smart_ehrs: Annotated[
         str | None,
         typer.Option(
@@ -470,7 +479,26 @@ def serve(
         )
         # igwatch's own warnings (401 reasons, the dev-mode warning) beside uvicorn's lines.
         logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+        if workers == 1:
+            uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+            return
+        if smart_ehrs or sso:
+            raise InputRefused(
+                "--workers: SMART launches and single sign-on keep their sign-in state in one process; "
+                "run them with --workers 1"
+            )
+        from igwatch.app import SETTINGS_VARIABLE, prepare_database, settings_for_workers
+
+        prepare_database(settings)  # migrated (and the demo loaded) once, before the workers start
+        os.environ[SETTINGS_VARIABLE] = settings_for_workers(settings)
+        uvicorn.run(
+            "igwatch.app:create_app_from_environment",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="info",
+        )
 
     _guard(body)
 

@@ -12,7 +12,7 @@ from igwatch.errors import IgwatchError
 from igwatch.store import Database, default_database_url, record_feedback
 from tests.support.postgres import PostgresServer
 
-TABLES = {"alembic_version", "cds_feedback", "patients", "fhir_resources", "audit_events", "web_sessions"}
+TABLES = {"alembic_version", "cds_feedback", "patients", "fhir_resources", "audit_events", "web_sessions", "cds_token_ids"}
 
 
 def test_migrations_apply_from_empty_and_are_idempotent(database_url: str) -> None:
@@ -24,7 +24,7 @@ def test_migrations_apply_from_empty_and_are_idempotent(database_url: str) -> No
         assert set(inspect(database.engine).get_table_names()) == TABLES
         with database.engine.connect() as connection:
             versions = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
-        assert versions == ["0003"]
+        assert versions == ["0004"]
         # A second Database on the same URL finds the schema ready.
         again = Database(database_url)
         again.migrate()
@@ -141,4 +141,4 @@ def test_processes_starting_together_migrate_once(database_url: str) -> None:
         thread.join()
     assert errors == []
     with Database(database_url) as database, database.engine.connect() as connection:
-        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == ["0003"]
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == ["0004"]

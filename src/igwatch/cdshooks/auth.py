@@ -27,7 +27,7 @@ import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import httpx
@@ -438,13 +438,22 @@ class _KeySet:
 # --------------------------------------------------------------------------------------------
 
 
+class ReplayStore(Protocol):
+    """Where token ids are remembered: this process (:class:`ReplayCache`) or the database,
+    shared by every worker process (:class:`igwatch.store.replay.DatabaseReplayCache`)."""
+
+    def add(self, iss: str, jti: str, keep_until: float, now: float) -> None: ...
+
+
 class ReplayCache:
     """Token ids seen, each kept until its token can no longer be accepted (``exp`` + skew).
 
-    Bounded: expired entries are dropped as new ones arrive; if the cache is full of live entries
-    the new token is refused rather than an entry forgotten, since forgetting a live ``jti`` would let
-    that token be replayed. Only tokens that passed every other check are recorded, so only a
-    trusted client can fill the cache, and the lifetime bound keeps entries short-lived.
+    Partitioned per client and bounded per client (``capacity`` ids each): expired entries are
+    dropped as new ones arrive; if a client's partition is full of live entries its new token is
+    refused rather than an entry forgotten, since forgetting a live ``jti`` would let that token be
+    replayed. One busy client therefore never locks another out. Only tokens that passed every
+    other check are recorded, so only a trusted client can fill its partition, and the lifetime
+    bound keeps entries short-lived.
     """
 
     def __init__(self, capacity: int) -> None:
@@ -453,6 +462,7 @@ class ReplayCache:
         self.capacity = capacity
         self._expiry: dict[tuple[str, str], float] = {}
         self._by_expiry: list[tuple[float, tuple[str, str]]] = []
+        self._per_client: dict[str, int] = {}
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -463,18 +473,21 @@ class ReplayCache:
             expiry, key = heapq.heappop(self._by_expiry)
             if self._expiry.get(key) == expiry:
                 del self._expiry[key]
+                self._per_client[key[0]] -= 1
 
     def add(self, iss: str, jti: str, keep_until: float, now: float) -> None:
-        """Record a token id, or raise AuthError if it was seen before (or the cache is full)."""
+        """Record a token id, or raise AuthError if it was seen before (or the client's
+        partition is full)."""
         key = (iss, jti)
         with self._lock:
             seen_until = self._expiry.get(key)
             if seen_until is not None and seen_until >= now:
                 raise AuthError("jti already used (replay)")
             self._purge(now)
-            if len(self._expiry) >= self.capacity:
-                raise AuthError("replay cache full of live token ids; refusing new tokens")
+            if self._per_client.get(iss, 0) >= self.capacity:
+                raise AuthError("replay cache full of this client's live token ids; refusing its new tokens")
             self._expiry[key] = keep_until
+            self._per_client[iss] = self._per_client.get(iss, 0) + 1
             heapq.heappush(self._by_expiry, (keep_until, key))
 
 
@@ -508,7 +521,8 @@ class TokenVerifier:
     ``clock_skew_s`` bounds how far the EHR's clock may be off (``exp`` in the past and ``iat``
     in the future are tolerated that much); ``max_lifetime_s`` refuses tokens with
     ``exp - iat`` longer (CDS Hooks recommends 5 minutes); ``replay_cache_size`` bounds the
-    ``jti`` memory (see :class:`ReplayCache`); ``http_timeout_s`` bounds a JWK Set fetch;
+    ``jti`` memory per client (see :class:`ReplayCache`), kept in this process unless
+    ``replay_store`` names a shared one; ``http_timeout_s`` bounds a JWK Set fetch;
     ``jwks_min_refresh_s`` is the least time between two fetches of one JWK Set (default
     :data:`JWKS_MIN_REFRESH_S`) and ``jwks_max_age_s`` how long fetched keys are used before
     they are fetched again.
@@ -525,12 +539,13 @@ class TokenVerifier:
         jwks_min_refresh_s: float | None = None,
         jwks_max_age_s: float = 3600.0,
         now: Callable[[], float] = time.time,
+        replay_store: ReplayStore | None = None,
     ) -> None:
         self._clients = {client.iss: client for client in clients}
         self._skew = float(clock_skew_s)
         self._max_lifetime = float(max_lifetime_s)
         self._now = now
-        self.replay_cache = ReplayCache(replay_cache_size)
+        self.replay_cache: ReplayStore = replay_store or ReplayCache(replay_cache_size)
         self._key_sets = {
             client.iss: _KeySet(
                 client.jwks,

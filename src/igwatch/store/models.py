@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Final
 
-from sqlalchemy import JSON, Date, DateTime, Index, Integer, MetaData, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Date, DateTime, Float, Index, Integer, MetaData, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 #: FHIR ids are at most 64 characters; resource type names are short.
@@ -119,3 +119,14 @@ class WebSession(Base):
     source: Mapped[str] = mapped_column(String(20))
     created: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     expires: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class TokenId(Base):
+    """A CDS Hooks client token id seen, kept until the token could no longer be accepted."""
+
+    __tablename__ = "cds_token_ids"
+    __table_args__ = (Index("ix_cds_token_ids_client_keep", "client_iss", "keep_until"),)
+
+    client_iss: Mapped[str] = mapped_column(Text, primary_key=True)
+    jti: Mapped[str] = mapped_column(String(256), primary_key=True)
+    keep_until: Mapped[float] = mapped_column(Float)

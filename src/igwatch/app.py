@@ -25,7 +25,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from igwatch import __version__
 from igwatch.cdshooks.routes import build_router, install_error_handlers
-from igwatch.server_guards import ErrorBarrier, RequestBodyLimit
+from igwatch.server_guards import ErrorBarrier, LogBudget, RequestBodyLimit
 from igwatch.settings import ServerSettings
 from igwatch.store import Database
 
@@ -154,6 +154,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
     app.state.settings = settings
     app.state.db = db
     app.state.verifier = verifier
+    app.state.unauthorized_log = LogBudget(lines=settings.unauthorized_log_lines_per_minute, window_s=60.0)
     app.state.assess_limiter = anyio.CapacityLimiter(max(1, settings.assess_workers))
     install_error_handlers(app)
     app.include_router(build_router())

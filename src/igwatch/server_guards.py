@@ -10,6 +10,8 @@ import json
 import logging
 import os
 import re
+import threading
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Final
@@ -159,3 +161,31 @@ class ErrorBarrier:
                     "exception",
                     f"internal error (ref {reference}); the server log has its type",
                 )
+
+
+class LogBudget:
+    """At most ``lines`` log lines per ``window_s`` for one kind of event (a flood of forged
+    tokens must not flood the log); the first line after a quiet spell says how many were left
+    out."""
+
+    def __init__(self, lines: int = 20, window_s: float = 60.0) -> None:
+        self.lines = lines
+        self.window_s = window_s
+        self._lock = threading.Lock()
+        self._window_start = 0.0
+        self._used = 0
+        self._dropped = 0
+
+    def take(self, now: float | None = None) -> tuple[bool, int]:
+        """(whether to log this one, how many were dropped since the last line logged)."""
+        moment = time.monotonic() if now is None else now
+        with self._lock:
+            if moment - self._window_start >= self.window_s:
+                self._window_start = moment
+                self._used = 0
+            if self._used >= self.lines:
+                self._dropped += 1
+                return False, 0
+            self._used += 1
+            dropped, self._dropped = self._dropped, 0
+            return True, dropped

@@ -36,6 +36,8 @@ class ServerSettings:
     assess_timeout_s: float = 20.0
     # The largest request bodies read (CDS Hooks, the upload form, other forms): 413 beyond.
     body_limits: BodyLimits = field(default_factory=BodyLimits)
+    # 401 log lines a minute at most (then a count): forged tokens must not flood the log.
+    unauthorized_log_lines_per_minute: int = 20
     demo: bool = False
     users_file: Path | None = None
     # The EHRs igwatch is registered with as a SMART app (igwatch.smart.registrations).

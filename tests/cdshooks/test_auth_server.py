@@ -56,7 +56,10 @@ def patient_view_request() -> dict[str, Any]:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     directory = tmp_path_factory.mktemp("auth-server")
     clients = write_clients_file(directory, [ES, RS, SUBBED], client_ids={SUBBED.iss: SUBBED_CLIENT_ID})
-    settings = dev_settings(directory, insecure_dev_no_auth=False, cds_clients=clients)
+    # Every refusal's log line is checked here: no log budget (the default is tested below).
+    settings = dev_settings(
+        directory, insecure_dev_no_auth=False, cds_clients=clients, unauthorized_log_lines_per_minute=10**6
+    )
     with start_server(settings) as base_url:
         yield base_url
 
@@ -257,3 +260,22 @@ def test_a_rotated_jwks_file_is_used_without_a_restart(
             r.getMessage() for r in caplog.records if "keeping the keys read before" in r.getMessage()
         ]
         assert len(warnings) == 1 and str(jwks_file) in warnings[0], warnings
+
+
+def test_a_flood_of_forged_tokens_writes_a_bounded_log(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    clients = write_clients_file(tmp_path, [ES])
+    settings = dev_settings(tmp_path, insecure_dev_no_auth=False, cds_clients=clients)
+    with (
+        start_server(settings) as base,
+        httpx.Client(base_url=base, timeout=30) as client,
+        caplog.at_level(logging.WARNING),
+    ):
+        for n in range(200):
+            forged = ES.token(base + "/cds-services", kid=f"forged-{n}")
+            assert (
+                client.get("/cds-services", headers={"Authorization": f"Bearer {forged}"}).status_code == 401
+            )
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("401")]
+    assert len(lines) == 20  # the default: 20 a minute

@@ -105,3 +105,11 @@ def test_paths_are_masked() -> None:
     assert mask_path("/patients/p-1/summary.pdf") == "/patients/…/summary.pdf"
     assert mask_path("/smart/app/abc/leaflet") == "/smart/app/…/leaflet"
     assert mask_path("/knowledge/recommendations/igrt.start") == "/knowledge/recommendations/igrt.start"
+
+
+def test_the_log_budget_counts_what_it_leaves_out() -> None:
+    from igwatch.server_guards import LogBudget
+
+    budget = LogBudget(lines=2, window_s=60)
+    assert [budget.take(now=t) for t in (0, 1, 2, 3)] == [(True, 0), (True, 0), (False, 0), (False, 0)]
+    assert budget.take(now=61) == (True, 2)  # the next window's first line says 2 were left out

@@ -12,7 +12,15 @@ from igwatch.errors import IgwatchError
 from igwatch.store import Database, default_database_url, record_feedback
 from tests.support.postgres import PostgresServer
 
-TABLES = {"alembic_version", "cds_feedback", "patients", "fhir_resources", "audit_events", "web_sessions", "cds_token_ids"}
+TABLES = {
+    "alembic_version",
+    "cds_feedback",
+    "patients",
+    "fhir_resources",
+    "audit_events",
+    "web_sessions",
+    "cds_token_ids",
+}
 
 
 def test_migrations_apply_from_empty_and_are_idempotent(database_url: str) -> None:

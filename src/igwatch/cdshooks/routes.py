@@ -50,6 +50,7 @@ from igwatch.cdshooks.models import (
     Service,
 )
 from igwatch.errors import IgwatchError, InputRefused
+from igwatch.server_guards import LogBudget
 from igwatch.settings import ServerSettings
 from igwatch.store import has_patient
 
@@ -189,7 +190,11 @@ async def require_client(request: Request) -> None:
             lambda: verifier.verify(request.headers.get("authorization"), audience=audience)
         )
     except AuthError as error:
-        log.warning("401 %s %s: %s", request.method, request.url.path, error)
+        budget: LogBudget = request.app.state.unauthorized_log
+        log_it, dropped = budget.take()
+        if log_it:
+            more = f" ({dropped} more 401s not logged)" if dropped else ""
+            log.warning("401 %s %s: %s%s", request.method, request.url.path, error, more)
         raise Unauthorized from None
     request.state.cds_client = client
 

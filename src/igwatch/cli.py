@@ -944,6 +944,17 @@ def load(
             finally:
                 if bar.live.is_started:
                     bar.stop()
+            import getpass
+
+            from igwatch.store import record_audit
+
+            record_audit(
+                database,
+                actor=getpass.getuser(),
+                actor_source="cli",
+                action="load",
+                detail=f"{report.patients} patient(s), {report.resources} resource(s) from {Path(path).name}",
+            )
             for note in report.issues[:20]:
                 sys.stderr.write(f"igwatch: note: {_one_line(note)}\n")
             if len(report.issues) > 20:
@@ -964,6 +975,15 @@ def audit(
     since: Annotated[
         str | None, typer.Option("--since", metavar="YYYY-MM-DD", help="Only entries from this day on (UTC).")
     ] = None,
+    patient: Annotated[
+        str | None, typer.Option("--patient", metavar="ID", help="Only entries about this patient.")
+    ] = None,
+    user: Annotated[
+        str | None,
+        typer.Option(
+            "--user", metavar="WHO", help="Only entries by this user, identity or client (as recorded)."
+        ),
+    ] = None,
 ) -> None:
     """Print the audit trail (logins and record views, with who did them) as FHIR AuditEvent NDJSON."""
 
@@ -979,7 +999,8 @@ def audit(
         database = Database(db)
         try:
             database.migrate()
-            for number, entry in enumerate(audit_entries(database, start), start=1):
+            entries = audit_entries(database, start, patient_id=patient, actor=user)
+            for number, entry in enumerate(entries, start=1):
                 sys.stdout.write(json.dumps(entry.to_fhir(number), separators=(",", ":")) + "\n")
         finally:
             database.close()

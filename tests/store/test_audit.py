@@ -100,3 +100,40 @@ def test_upgrading_a_first_schema_database_keeps_its_data(database_url: str) -> 
             assert connection.execute(text("SELECT display_name FROM patients")).scalars().all() == [
                 "Stored Before"
             ]
+
+
+def test_hook_calls_exports_uploads_and_loads_are_audited(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import getpass
+    from pathlib import Path
+
+    import httpx
+
+    from igwatch.cdshooks.fhir_fallback import PREFETCH_TEMPLATES
+    from tests.support.servers import dev_settings, start_server
+
+    example = Path(__file__).resolve().parents[2] / "examples" / "ofatumumab-recurrent-hib.json"
+    url = f"sqlite:///{tmp_path / 'igwatch-test.db'}"
+    loaded = CliRunner().invoke(app, ["load", "--db", url, "--quiet", str(example)])
+    assert loaded.exit_code == 0, loaded.output
+    bundle = json.loads(example.read_text())
+    patient = bundle["entry"][0]["resource"]
+    request = {
+        "hookInstance": "a",
+        "hook": "patient-view",
+        "context": {"userId": "Practitioner/1", "patientId": patient["id"]},
+        # Every other prefetch key null: the EHR has no such data (nothing to fetch).
+        "prefetch": {key: None for key in PREFETCH_TEMPLATES} | {"patient": patient},
+    }
+    with start_server(dev_settings(tmp_path)) as base:
+        hook = httpx.post(f"{base}/cds-services/igwatch-patient-view", json=request, timeout=30)
+        assert hook.status_code == 200
+        assert httpx.get(f"{base}/worklist.csv", timeout=30).status_code == 200
+    with Database(url) as db:
+        entries = list(audit_entries(db))
+        mine = list(audit_entries(db, patient_id=patient["id"]))
+        by_user = list(audit_entries(db, actor=getpass.getuser()))
+    assert [e.action for e in entries] == ["load", "hook-call", "worklist-export"]
+    assert [e.action for e in mine] == ["hook-call"] and mine[0].actor_source == "cds-client"
+    assert [e.action for e in by_user] == ["load"] and "1 patient(s)" in (by_user[0].detail or "")
+    printed = CliRunner().invoke(app, ["audit", "--db", url, "--patient", patient["id"]])
+    assert [json.loads(line)["subtype"][0]["code"] for line in printed.output.splitlines()] == ["hook-call"]

@@ -1,6 +1,8 @@
-"""The audit trail: each login (and refused login) and each view of a patient's record, with the
-identity that did it — a local user, a single sign-on identity (issuer and subject) or a SMART
-launch's ``fhirUser``. ``igwatch audit`` prints it as FHIR R4 AuditEvent resources (NDJSON).
+"""The audit trail: each login (and refused login), each view of a patient's record (page, summary,
+PDF, leaflet), each CDS Hooks call about a patient, worklist export, upload and ``igwatch load``,
+with the identity that did it — a local user, a single sign-on identity (issuer and subject), a
+SMART launch's ``fhirUser``, a CDS Hooks client's issuer or the operating-system user of the
+command line. Never a clinical value. ``igwatch audit`` prints it as FHIR R4 AuditEvent resources (NDJSON).
 
 The audit trail lives in the database, not in the server log: it names patients, and the log
 never does.
@@ -18,7 +20,7 @@ from sqlalchemy import select
 from igwatch.store.db import Database, clean_text
 from igwatch.store.models import ID_LENGTH, AuditRecord
 
-ACTOR_SOURCES: Final = ("local", "sso", "smart")
+ACTOR_SOURCES: Final = ("local", "sso", "smart", "cds-client", "cli")
 OUTCOMES: Final = ("success", "refused")
 #: action → (AuditEvent.type code from DICOM DCM, subtype display, FHIR action code R/E)
 ACTIONS: Final[dict[str, tuple[str, str, str]]] = {
@@ -29,6 +31,10 @@ ACTIONS: Final[dict[str, tuple[str, str, str]]] = {
     "summary": ("110110", "Patient Record", "R"),
     "summary-pdf": ("110106", "Export", "R"),
     "leaflet": ("110110", "Patient Record", "R"),
+    "hook-call": ("110112", "Query", "E"),
+    "worklist-export": ("110106", "Export", "R"),
+    "upload": ("110107", "Import", "C"),
+    "load": ("110107", "Import", "C"),
 }
 
 
@@ -100,11 +106,18 @@ def record_audit(
         )
 
 
-def audit_entries(db: Database, since: datetime | None = None) -> Iterator[AuditEntry]:
-    """The audit trail, oldest first (from ``since`` on, when given)."""
+def audit_entries(
+    db: Database, since: datetime | None = None, patient_id: str | None = None, actor: str | None = None
+) -> Iterator[AuditEntry]:
+    """The audit trail, oldest first: from ``since`` on, about one patient, or by one actor
+    (the identity or user name as recorded), when given."""
     query = select(AuditRecord).order_by(AuditRecord.id)
     if since is not None:
         query = query.where(AuditRecord.recorded >= since)
+    if patient_id is not None:
+        query = query.where(AuditRecord.patient_id == patient_id)
+    if actor is not None:
+        query = query.where(AuditRecord.actor == actor)
     with db.session() as session:
         for row in session.scalars(query):
             recorded = row.recorded if row.recorded.tzinfo else row.recorded.replace(tzinfo=UTC)

@@ -241,7 +241,9 @@ def build_web_router(settings: ServerSettings, db: Database) -> APIRouter:
     def as_of_for(request: Request) -> date:
         return _parse_as_of(request.query_params.get("as_of")) or default_as_of()
 
-    def audit(request: Request, action: str, patient_id: str | None = None) -> None:
+    def audit(
+        request: Request, action: str, patient_id: str | None = None, detail: str | None = None
+    ) -> None:
         """One entry in the audit trail: who (the session's identity) saw which record."""
         who: SessionUser | None = request.state.who
         record_audit(
@@ -250,6 +252,7 @@ def build_web_router(settings: ServerSettings, db: Database) -> APIRouter:
             actor_source=who.source if who else "local",
             action=action,
             patient_id=patient_id,
+            detail=detail,
         )
 
     def base_context(request: Request) -> dict[str, Any]:
@@ -431,6 +434,7 @@ def build_web_router(settings: ServerSettings, db: Database) -> APIRouter:
     @router.get("/worklist.csv")
     def worklist_csv(request: Request) -> Response:
         rows, _ = filtered(request, worklist_rows(as_of_for(request), profile_for(request)))
+        audit(request, "worklist-export", detail=f"{len(rows)} patient(s)")
         out = io.StringIO()
         writer = csv.DictWriter(out, fieldnames=views.CSV_COLUMNS, lineterminator="\n")
         writer.writeheader()
@@ -464,6 +468,7 @@ def build_web_router(settings: ServerSettings, db: Database) -> APIRouter:
                 log.info("upload refused")
                 return worklist_page(request, 422, error=message)
         assessor.bump()
+        audit(request, "upload", detail=f"{_report_text(report)} from an upload")
         return worklist_page(request, 200, message=f"{name}: {_report_text(report)}")
 
     # ---------------------------------------------------------------- patient page

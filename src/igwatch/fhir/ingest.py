@@ -1102,16 +1102,20 @@ def medication_sets(terminology: tx.Terminology) -> frozenset[str]:
     return _medication_sets_cached(terminology)
 
 
+#: A name longer than this is cut (with "…") wherever igwatch shows it: a worklist row must not
+#: carry megabytes because one record's name field does.
+MAX_NAME_CHARS = 200
+
+
 def _patient_name(patient: Mapping[str, Any]) -> str:
     for name in _objs(patient.get("name")):
         text = _str(name.get("text"))
+        if not text:
+            given = [g for g in (_str(x) for x in _list(name.get("given"))) if g]
+            family = _str(name.get("family"))
+            text = " ".join([*given, family] if family else given)
         if text:
-            return text
-        given = [g for g in (_str(x) for x in _list(name.get("given"))) if g]
-        family = _str(name.get("family"))
-        parts = [*given, family] if family else given
-        if parts:
-            return " ".join(parts)
+            return text if len(text) <= MAX_NAME_CHARS else text[: MAX_NAME_CHARS - 1] + "…"
     return ""
 
 

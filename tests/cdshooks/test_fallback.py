@@ -389,6 +389,10 @@ BROKEN_ANSWERS = {
         lambda r: httpx.Response(200, json=_page("https://fhir.example/fhir/Observation?page=2")),
         r"observations: the pages link back",
     ),
+    "entry-not-a-list": (  # was a 500 of the service
+        lambda r: httpx.Response(200, json={"resourceType": "Bundle", "type": "searchset", "entry": 5}),
+        r"observations: the FHIR server's Bundle.entry is not a list$",
+    ),
 }
 
 

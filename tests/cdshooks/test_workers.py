@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from igwatch.cdshooks import replay
 from igwatch.cdshooks.auth import AuthError
 from igwatch.cdshooks.replay import DatabaseReplayCache
 from igwatch.store import Database
@@ -102,7 +103,8 @@ def test_a_login_holds_on_every_worker(two_workers: tuple[str, object]) -> None:
             assert other.get("/knowledge").status_code == 200
 
 
-def test_each_client_has_its_own_share_of_the_cache(tmp_path: Path) -> None:
+def test_each_client_has_its_own_share_of_the_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(replay, "CHECK_EVERY", 1)  # count on every call (the server counts every 64)
     with Database(f"sqlite:///{tmp_path / 'r.db'}") as db:
         db.migrate()
         cache = DatabaseReplayCache(db, capacity=3)

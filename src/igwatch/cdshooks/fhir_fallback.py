@@ -231,7 +231,10 @@ class _Fetcher:
             body = await self.get_json(key, url, query)
             if not isinstance(body, dict) or body.get("resourceType") != "Bundle":
                 raise FhirUnavailable(f"{key}: the FHIR server returned {_kind(body)}, not a Bundle")
-            for entry in body.get("entry") or []:
+            page_entries = body.get("entry")
+            if page_entries is not None and not isinstance(page_entries, list):
+                raise FhirUnavailable(f"{key}: the FHIR server's Bundle.entry is not a list")
+            for entry in page_entries or []:
                 resource = entry.get("resource") if isinstance(entry, dict) else None
                 if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
                     continue

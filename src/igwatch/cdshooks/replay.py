@@ -9,6 +9,8 @@ inserts and the other finds the row.
 
 from __future__ import annotations
 
+import threading
+
 from sqlalchemy import delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
@@ -17,6 +19,11 @@ from igwatch.cdshooks.auth import AuthError
 from igwatch.store.db import Database
 from igwatch.store.models import TokenId
 
+#: How many ids a process records between two counts of a client's live ids (and purges of its
+#: expired ones): counting on every call would cost a scan per call; the bound can be passed by at
+#: most this many ids per worker process.
+CHECK_EVERY = 64
+
 
 class DatabaseReplayCache:
     def __init__(self, db: Database, capacity: int = 100_000) -> None:
@@ -24,6 +31,11 @@ class DatabaseReplayCache:
             raise ValueError("replay cache capacity must be at least 1")
         self.db = db
         self.capacity = capacity
+        # One writer at a time in this process: threads queue on a lock instead of SQLite's
+        # sleeping busy handler, which under concurrency turned milliseconds into hundreds.
+        self._lock = threading.Lock()
+        self._since_check: dict[str, int] = {}
+        self._full: set[str] = set()
 
     def add(self, iss: str, jti: str, keep_until: float, now: float) -> None:
         """Record a token id, or raise AuthError if any worker saw it before (or the client's
@@ -37,15 +49,23 @@ class DatabaseReplayCache:
             where=TokenId.keep_until < now,
         ).returning(TokenId.jti)
         try:
-            with self.db.engine.begin() as connection:
-                connection.execute(delete(TokenId).where(TokenId.client_iss == iss, TokenId.keep_until < now))
-                live = connection.execute(
-                    select(func.count()).select_from(TokenId).where(TokenId.client_iss == iss)
-                ).scalar_one()
-                if live >= self.capacity:
-                    raise AuthError(
-                        "replay cache full of this client's live token ids; refusing its new tokens"
+            with self._lock, self.db.engine.begin() as connection:
+                checked = self._since_check.get(iss, CHECK_EVERY)
+                if checked >= CHECK_EVERY or iss in self._full:
+                    connection.execute(
+                        delete(TokenId).where(TokenId.client_iss == iss, TokenId.keep_until < now)
                     )
+                    live = connection.execute(
+                        select(func.count()).select_from(TokenId).where(TokenId.client_iss == iss)
+                    ).scalar_one()
+                    checked = 0
+                    if live >= self.capacity:
+                        self._full.add(iss)
+                        raise AuthError(
+                            "replay cache full of this client's live token ids; refusing its new tokens"
+                        )
+                    self._full.discard(iss)
+                self._since_check[iss] = checked + 1
                 if connection.execute(upsert).first() is None:
                     raise AuthError("jti already used (replay)")
         except SQLAlchemyError:

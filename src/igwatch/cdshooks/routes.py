@@ -321,9 +321,12 @@ def build_router() -> APIRouter:
             return data
         settings: ServerSettings = request.app.state.settings
         try:
-            parsed = parse_request(data)
+            # Validating a large prefetch is one long call that holds the interpreter: not on the loop.
+            parsed = await off_the_loop(request, parse_request, data)
         except InputRefused as error:
             return outcome(422, "invalid", str(error))
+        except TimeoutError:
+            return _too_slow(request)
         if parsed.hook != service.hook:
             return outcome(
                 400, "invalid", f"hook {parsed.hook!r} sent to {service.id}, which answers {service.hook!r}"
@@ -382,7 +385,9 @@ def build_router() -> APIRouter:
         if isinstance(data, JSONResponse):
             return data
         try:
-            parsed = FeedbackRequest.model_validate(data)
+            parsed = await off_the_loop(request, FeedbackRequest.model_validate, data)
+        except TimeoutError:
+            return _too_slow(request)
         except ValidationError as error:
             first = error.errors()[0]
             where = ".".join(str(part) for part in first["loc"]) or "request"

@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.support.jwt_keys import es384_client, write_clients_file  # noqa: E402
 
+from igwatch.cdshooks.cards import PREFETCH_KEYS  # noqa: E402
 from igwatch.web.auth import hash_password  # noqa: E402
 
 IGWATCH = str(Path(sys.executable).with_name("igwatch"))
@@ -111,15 +112,7 @@ def patient_view(observations: list[dict[str, Any]]) -> dict[str, Any]:
         "type": "searchset",
         "entry": [{"resource": o} for o in observations],
     }
-    keys = [
-        "conditions",
-        "encounters",
-        "medicationStatements",
-        "medicationRequests",
-        "medicationAdministrations",
-        "immunizations",
-        "medications",
-    ]
+    keys = [key for key in PREFETCH_KEYS if key not in ("patient", "observations")]
     return {
         "hookInstance": "probe",
         "hook": "patient-view",

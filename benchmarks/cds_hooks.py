@@ -1,7 +1,8 @@
 """CDS Hooks service latency and throughput, against a real ``igwatch serve`` on loopback.
 
-The server runs in its own process (as in production: one uvicorn worker). A closed-loop client
-(httpx AsyncClient, ``--concurrency`` requests in flight) sends, for ``--seconds`` each:
+The server runs in its own process, with 1, 2 and 4 uvicorn workers (``igwatch serve --workers
+N``; ``--workers 1,2`` picks). A closed-loop client (httpx AsyncClient, ``--concurrency``
+requests in flight, one process) sends, for ``--seconds`` each:
 
 - ``GET /cds-services`` — discovery, the framework's floor (routing, auth, JSON, HTTP);
 - ``POST /cds-services/igwatch-patient-view`` — a typical patient (benchmarks/assess.py's
@@ -11,10 +12,12 @@ Both run on the same server in the same run, first with ``--insecure-dev-no-auth
 the server logs its warning on every request), then with trusted-client JWTs: every request
 carries a fresh ES384 token (its own ``jti``) minted by the client, so the server's verification
 cost is inside the measured latency (the client's signing cost is on the same two-core machine).
-The cost of one verification, in process, is measured too. Results, with the machine and the date,
-go to benchmarks/results/cds_hooks.json.
+The client shares the machine's cores with the server: its own CPU time is recorded beside each
+measurement (``client_cpu_cores``: CPU seconds per second, so 0.5 is half a core taken from the
+server). The cost of one verification, in process, is measured too. Results, with the machine
+and the date, go to benchmarks/results/cds_hooks.json.
 
-    .venv/bin/python benchmarks/cds_hooks.py [--seconds 20] [--concurrency 16] [--no-auth-phase]
+    .venv/bin/python benchmarks/cds_hooks.py [--seconds 20] [--concurrency 16] [--workers 1,2,4] [--no-auth-phase]
 """
 
 from __future__ import annotations
@@ -88,7 +91,7 @@ def _free_port() -> int:
     return port
 
 
-def _start_server(workdir: Path, auth: bool) -> tuple[subprocess.Popen[bytes], str, Any]:
+def _start_server(workdir: Path, auth: bool, workers: int = 1) -> tuple[subprocess.Popen[bytes], str, Any]:
     port = _free_port()
     command = [
         sys.executable,
@@ -98,9 +101,11 @@ def _start_server(workdir: Path, auth: bool) -> tuple[subprocess.Popen[bytes], s
         "--port",
         str(port),
         "--db",
-        f"sqlite:///{workdir / 'bench.db'}",
+        f"sqlite:///{workdir / f'bench-{port}.db'}",
         "--as-of",
         AS_OF.isoformat(),
+        "--workers",
+        str(workers),
     ]
     key = None
     if auth:
@@ -161,9 +166,12 @@ async def _load(
                 if response.status_code != 200:
                     errors += 1
 
+        cpu_before = time.process_time()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         elapsed = time.perf_counter() - start
+        client_cpu = time.process_time() - cpu_before
     return {
+        "client_cpu_cores": round(client_cpu / elapsed, 2),
         "requests": len(latencies),
         "errors": errors,
         "seconds": round(elapsed, 1),
@@ -236,7 +244,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--no-auth-phase", action="store_true", help="Skip the phase with JWTs.")
+    parser.add_argument("--workers", default="1,2,4", help="Worker counts to measure, comma-separated.")
     args = parser.parse_args()
+    worker_counts = [int(w) for w in args.workers.split(",")]
 
     request, resources = patient_view_request()
     body = json.dumps(request).encode()
@@ -246,20 +256,23 @@ def main() -> None:
         "request_bytes": len(body),
         "concurrency": args.concurrency,
         "seconds_per_measurement": args.seconds,
-        "server": "igwatch serve (one uvicorn worker, separate process), client httpx.AsyncClient",
+        "server": "igwatch serve --workers N (separate processes), client httpx.AsyncClient (one process)",
         "targets": {"p99_ms": 50, "patient_view_p50_max_ratio_to_floor": 3},
     }
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         phases = [("insecure_dev_no_auth", False)] + ([] if args.no_auth_phase else [("jwt_es384", True)])
-        for name, auth in phases:
-            server, base_url, key = _start_server(workdir, auth)
-            try:
-                results[name] = _phase(base_url, body, key, args.seconds, args.concurrency)
-            finally:
-                server.terminate()
-                server.wait(timeout=20)
-            print(name, json.dumps(results[name], indent=1))
+        for workers in worker_counts:
+            by_phase: dict[str, Any] = {}
+            for name, auth in phases:
+                server, base_url, key = _start_server(workdir, auth, workers)
+                try:
+                    by_phase[name] = _phase(base_url, body, key, args.seconds, args.concurrency)
+                finally:
+                    server.terminate()
+                    server.wait(timeout=30)
+                print(f"workers {workers}", name, json.dumps(by_phase[name], indent=1), flush=True)
+            results[f"workers_{workers}"] = by_phase
         if not args.no_auth_phase:
             results["jwt_cost_in_process"] = _jwt_verify_cost(workdir)
     results["machine"] = (

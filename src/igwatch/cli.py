@@ -844,6 +844,15 @@ def synth(
             "--workers", metavar="W", help="Worker processes (default: the CPUs for large cohorts)."
         ),
     ] = None,
+    in_scope: Annotated[
+        float | None,
+        typer.Option(
+            "--in-scope-share",
+            metavar="F",
+            help="Share of patients in scope (anti-CD20 or IgM deficiency); a health system is about "
+            "0.01; default 0.31 (enriched, to exercise every rule).",
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
 ) -> None:
     """Write a deterministic synthetic cohort (bulk FHIR NDJSON export or per-patient bundles)."""
@@ -853,7 +862,14 @@ def synth(
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
         from igwatch.synth import generate
+        from igwatch.synth.params import DEFAULT_REALISM, with_in_scope_share
 
+        realism = DEFAULT_REALISM
+        if in_scope is not None:
+            try:
+                realism = with_in_scope_share(in_scope)
+            except ValueError as error:
+                raise InputRefused(f"--in-scope-share {in_scope:g}: {error}") from None
         target = out_option or out
         if target is None:
             raise InputRefused("synth: give the output directory (OUT or --out DIR)")
@@ -880,6 +896,7 @@ def synth(
                 anchor,
                 progress=lambda n: bar.advance(task, n),
                 workers=workers,
+                realism=realism,
             )
         rate = report.patients / report.seconds if report.seconds > 0 else 0.0
         if not quiet:

@@ -9,8 +9,6 @@ inserts and the other finds the row.
 
 from __future__ import annotations
 
-import threading
-
 from sqlalchemy import delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
@@ -31,9 +29,6 @@ class DatabaseReplayCache:
             raise ValueError("replay cache capacity must be at least 1")
         self.db = db
         self.capacity = capacity
-        # One writer at a time in this process: threads queue on a lock instead of SQLite's
-        # sleeping busy handler, which under concurrency turned milliseconds into hundreds.
-        self._lock = threading.Lock()
         self._since_check: dict[str, int] = {}
         self._full: set[str] = set()
 
@@ -49,7 +44,7 @@ class DatabaseReplayCache:
             where=TokenId.keep_until < now,
         ).returning(TokenId.jti)
         try:
-            with self._lock, self.db.engine.begin() as connection:
+            with self.db.writing() as connection:
                 checked = self._since_check.get(iss, CHECK_EVERY)
                 if checked >= CHECK_EVERY or iss in self._full:
                     connection.execute(

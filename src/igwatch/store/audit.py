@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from igwatch.store.db import Database, clean_text
 from igwatch.store.models import ID_LENGTH, AuditRecord
@@ -92,9 +92,9 @@ def record_audit(
     """Add one entry to the audit trail (its own transaction)."""
     if actor_source not in ACTOR_SOURCES or action not in ACTIONS or outcome not in OUTCOMES:
         raise ValueError(f"audit: unknown source, action or outcome ({actor_source}, {action}, {outcome})")
-    with db.session() as session, session.begin():
-        session.add(
-            AuditRecord(
+    with db.writing() as connection:
+        connection.execute(
+            insert(AuditRecord).values(
                 recorded=datetime.now(UTC),
                 actor=clean_text(actor, 500),
                 actor_source=actor_source,

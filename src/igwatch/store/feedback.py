@@ -102,7 +102,7 @@ def record_feedback(
     rows = [_row(service_id, item, n, client, now) for n, item in enumerate(items, start=1)]
     stored = 0
     statement = _insert_ignoring_duplicates(db)
-    with db.engine.begin() as connection:
+    with db.writing() as connection:
         for row in rows:
             # One row per statement; RETURNING says whether this one was new (rowcount is not
             # reliable across drivers for ON CONFLICT DO NOTHING).

@@ -8,7 +8,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 
 from igwatch.store.db import Database, clean_text
 from igwatch.store.models import WebSession
@@ -32,10 +32,10 @@ def start_session(db: Database, user: SessionUser, ttl: timedelta = SESSION_TTL)
     """A new session for ``user``; returns the token for the browser's cookie."""
     token = secrets.token_urlsafe(32)
     now = datetime.now(UTC)
-    with db.session() as session, session.begin():
-        session.execute(delete(WebSession).where(WebSession.expires < now))
-        session.add(
-            WebSession(
+    with db.writing() as connection:
+        connection.execute(delete(WebSession).where(WebSession.expires < now))
+        connection.execute(
+            insert(WebSession).values(
                 id=_key(token),
                 user_name=clean_text(user.user, 200),
                 identity=clean_text(user.identity, 500),
@@ -60,5 +60,5 @@ def session_user(db: Database, token: str) -> SessionUser | None:
 
 
 def end_session(db: Database, token: str) -> None:
-    with db.session() as session, session.begin():
-        session.execute(delete(WebSession).where(WebSession.id == _key(token)))
+    with db.writing() as connection:
+        connection.execute(delete(WebSession).where(WebSession.id == _key(token)))

@@ -27,7 +27,7 @@ population where no single published figure applies):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 
 @dataclass(frozen=True)
@@ -292,3 +292,31 @@ class Realism:
 
 
 DEFAULT_REALISM = Realism()
+
+#: The archetypes igwatch is about (populations K and D); their shares sum to the in-scope share.
+IN_SCOPE_SHARES = (
+    "share_ofatumumab",
+    "share_ocrelizumab",
+    "share_rituximab",
+    "share_igm_deficiency_confirmed",
+    "share_igm_deficiency_suspected",
+)
+#: The near misses that come with them (other MS therapies, obinutuzumab, immunomodulatory IVIG):
+#: scaled with them, since they live in the same clinics.
+NEAR_MISS_SHARES = ("share_ms_other_dmt", "share_obinutuzumab_low_igm", "share_itp_ivig_high_dose")
+
+
+def in_scope_share(realism: Realism = DEFAULT_REALISM) -> float:
+    return float(sum(getattr(realism, name) for name in IN_SCOPE_SHARES))
+
+
+def with_in_scope_share(share: float, realism: Realism = DEFAULT_REALISM) -> Realism:
+    """The cohort with ``share`` of its patients in scope (a health system: about 0.01; multiple
+    sclerosis is about 0.3% of people, half of them on anti-CD20 therapy, plus rituximab in
+    rheumatology and haematology). The in-scope archetypes keep their proportions to one another,
+    and their near misses shrink or grow with them; the rest is the general population."""
+    if not 0 < share <= 0.5:
+        raise ValueError("the in-scope share must be above 0 and at most 0.5")
+    factor = share / in_scope_share(realism)
+    changes = {name: getattr(realism, name) * factor for name in (*IN_SCOPE_SHARES, *NEAR_MISS_SHARES)}
+    return replace(realism, **changes)

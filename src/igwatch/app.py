@@ -27,7 +27,7 @@ from igwatch import __version__
 from igwatch.cdshooks.routes import build_router, install_error_handlers
 from igwatch.server_guards import ErrorBarrier, LogBudget, RequestBodyLimit
 from igwatch.settings import ServerSettings
-from igwatch.store import Database
+from igwatch.store import AuditQueue, Database
 
 log = logging.getLogger("igwatch.server")
 
@@ -128,6 +128,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
     except Exception:
         db.close()
         raise
+    audit = AuditQueue(db)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -138,6 +139,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
         try:
             yield
         finally:
+            audit.close()  # what is still queued is written before the database closes
             db.close()
 
     # With a login (the pages reachable from elsewhere), no interactive /docs: Swagger UI loads its
@@ -153,6 +155,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.db = db
+    app.state.audit = audit
     app.state.verifier = verifier
     app.state.unauthorized_log = LogBudget(lines=settings.unauthorized_log_lines_per_minute, window_s=60.0)
     app.state.assess_limiter = anyio.CapacityLimiter(max(1, settings.assess_workers))

@@ -52,7 +52,7 @@ from igwatch.cdshooks.models import (
 from igwatch.errors import IgwatchError, InputRefused
 from igwatch.server_guards import LogBudget
 from igwatch.settings import ServerSettings
-from igwatch.store import has_patient, record_audit
+from igwatch.store import has_patient
 
 log = logging.getLogger("igwatch.cdshooks")
 
@@ -362,22 +362,14 @@ def build_router() -> APIRouter:
             log.error("500 %s: %s", service.id, type(error).__name__)
             return outcome(500, "exception", "internal error; the server log has the error type")
         caller = getattr(request.state, "cds_client", None)
-        try:
-            await anyio.to_thread.run_sync(
-                functools.partial(
-                    record_audit,
-                    request.app.state.db,
-                    actor=caller.iss if caller is not None else "no token (--insecure-dev-no-auth)",
-                    actor_source="cds-client",
-                    action="hook-call",
-                    patient_id=parsed.context.patientId,
-                    detail=f"{service.id}: {len(response['cards'])} card(s)",
-                )
-            )
-        except SQLAlchemyError as error:
-            # The cards still go out (withholding them would not make the patient safer); the
-            # missing audit entry is an error for the operators.
-            log.error("audit: the call of %s could not be recorded (%s)", service.id, type(error).__name__)
+        # Queued, written in batches: the cards never wait for the audit trail.
+        request.app.state.audit.record(
+            actor=caller.iss if caller is not None else "no token (--insecure-dev-no-auth)",
+            actor_source="cds-client",
+            action="hook-call",
+            patient_id=parsed.context.patientId,
+            detail=f"{service.id}: {len(response['cards'])} card(s)",
+        )
         return JSONResponse(response)
 
     async def feedback(service: ServiceInfo, request: Request) -> Response:

@@ -13,7 +13,7 @@ Stable API for the server and the web pages:
 
 from __future__ import annotations
 
-from igwatch.store.audit import AuditEntry, audit_entries, record_audit
+from igwatch.store.audit import AuditEntry, AuditQueue, audit_entries, record_audit
 from igwatch.store.db import Database, default_database_url
 from igwatch.store.feedback import FeedbackResult, record_feedback
 from igwatch.store.patients import (
@@ -29,6 +29,7 @@ from igwatch.store.patients import (
 
 __all__ = [
     "AuditEntry",
+    "AuditQueue",
     "Database",
     "FeedbackResult",
     "LoadProgress",

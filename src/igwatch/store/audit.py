@@ -10,15 +10,22 @@ never does.
 
 from __future__ import annotations
 
+import logging
+import queue
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
 from sqlalchemy import insert, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from igwatch.store.db import Database, clean_text
 from igwatch.store.models import ID_LENGTH, AuditRecord
+
+log = logging.getLogger("igwatch.audit")
 
 ACTOR_SOURCES: Final = ("local", "sso", "smart", "cds-client", "cli")
 OUTCOMES: Final = ("success", "refused")
@@ -79,6 +86,22 @@ class AuditEntry:
         return event
 
 
+def _audit_row(
+    actor: str, actor_source: str, action: str, outcome: str, patient_id: str | None, detail: str | None
+) -> dict[str, Any]:
+    if actor_source not in ACTOR_SOURCES or action not in ACTIONS or outcome not in OUTCOMES:
+        raise ValueError(f"audit: unknown source, action or outcome ({actor_source}, {action}, {outcome})")
+    return {
+        "recorded": datetime.now(UTC),
+        "actor": clean_text(actor, 500),
+        "actor_source": actor_source,
+        "action": action,
+        "outcome": outcome,
+        "patient_id": patient_id[:ID_LENGTH] if patient_id else None,
+        "detail": clean_text(detail, 500) if detail else None,
+    }
+
+
 def record_audit(
     db: Database,
     *,
@@ -90,20 +113,64 @@ def record_audit(
     detail: str | None = None,
 ) -> None:
     """Add one entry to the audit trail (its own transaction)."""
-    if actor_source not in ACTOR_SOURCES or action not in ACTIONS or outcome not in OUTCOMES:
-        raise ValueError(f"audit: unknown source, action or outcome ({actor_source}, {action}, {outcome})")
+    row = _audit_row(actor, actor_source, action, outcome, patient_id, detail)
     with db.writing() as connection:
-        connection.execute(
-            insert(AuditRecord).values(
-                recorded=datetime.now(UTC),
-                actor=clean_text(actor, 500),
-                actor_source=actor_source,
-                action=action,
-                outcome=outcome,
-                patient_id=patient_id[:ID_LENGTH] if patient_id else None,
-                detail=clean_text(detail, 500) if detail else None,
-            )
-        )
+        connection.execute(insert(AuditRecord).values(row))
+
+
+class AuditQueue:
+    """Audit entries of the CDS Hooks service, written by one thread in batches (one transaction
+    every ``interval_s`` at most): a call does not wait for the database, and several worker
+    processes do not fight over SQLite's one writer on every call. Entries are in the database
+    within ``interval_s``; :meth:`close` (at shutdown) writes what is left. A batch the database
+    refuses is logged (its size, never its content)."""
+
+    def __init__(self, db: Database, interval_s: float = 0.2, max_batch: int = 1000) -> None:
+        self.db = db
+        self.interval_s = interval_s
+        self.max_batch = max_batch
+        self._queue: queue.SimpleQueue[dict[str, Any] | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="igwatch-audit", daemon=True)
+        self._thread.start()
+
+    def record(
+        self,
+        *,
+        actor: str,
+        actor_source: str,
+        action: str,
+        outcome: str = "success",
+        patient_id: str | None = None,
+        detail: str | None = None,
+    ) -> None:
+        self._queue.put(_audit_row(actor, actor_source, action, outcome, patient_id, detail))
+
+    def _run(self) -> None:
+        closing = False
+        while not closing:
+            first = self._queue.get()
+            if first is None:
+                break
+            batch = [first]
+            deadline = time.monotonic() + self.interval_s
+            while len(batch) < self.max_batch:
+                try:
+                    item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+                except queue.Empty:
+                    break
+                if item is None:
+                    closing = True
+                    break
+                batch.append(item)
+            try:
+                with self.db.writing() as connection:
+                    connection.execute(insert(AuditRecord), batch)
+            except SQLAlchemyError as error:
+                log.error("audit: %d entries could not be written (%s)", len(batch), type(error).__name__)
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout=30)
 
 
 def audit_entries(

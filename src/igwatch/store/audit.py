@@ -176,9 +176,10 @@ class AuditQueue:
 def audit_entries(
     db: Database, since: datetime | None = None, patient_id: str | None = None, actor: str | None = None
 ) -> Iterator[AuditEntry]:
-    """The audit trail, oldest first: from ``since`` on, about one patient, or by one actor
+    """The audit trail, oldest event first: from ``since`` on, about one patient, or by one actor
     (the identity or user name as recorded), when given."""
-    query = select(AuditRecord).order_by(AuditRecord.id)
+    # By the time of the event: queued entries (CDS Hooks calls) reach the table a little later.
+    query = select(AuditRecord).order_by(AuditRecord.recorded, AuditRecord.id)
     if since is not None:
         query = query.where(AuditRecord.recorded >= since)
     if patient_id is not None:

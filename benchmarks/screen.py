@@ -16,6 +16,8 @@ Results go to benchmarks/results/screen.json with the machine and the date; the 
 DuckDB ≥ 10,000 patients/s and ≤ 2 × the floor, re-screen ≥ 5 × faster, peak ≤ 4 GB.
 
     .venv/bin/python benchmarks/screen.py [--sizes 25000 50000 100000] [--work DIR] [--no-spark]
+        [--in-scope-share 0.01]   # a health system's prevalence (default: the enriched cohort, 31 %);
+                                  # results then go to results/screen-in-scope-0.01.json
 """
 
 from __future__ import annotations
@@ -106,8 +108,11 @@ def floor_seconds(cohort: Path) -> float:
     return round(seconds, 2)
 
 
+IN_SCOPE: list[str] = []  # ["--in-scope-share", F] when a prevalence is asked for
+
+
 def cohort_for(work: Path, size: int) -> Path:
-    cohort = work / f"cohort-{size}"
+    cohort = work / (f"cohort-{size}" + (f"-in-scope-{IN_SCOPE[1]}" if IN_SCOPE else ""))
     if not (cohort / "manifest.json").exists():
         shutil.rmtree(cohort, ignore_errors=True)
         print(f"synth {size:,} patients …", flush=True)
@@ -123,6 +128,7 @@ def cohort_for(work: Path, size: int) -> Path:
                 "--as-of",
                 AS_OF,
                 "--quiet",
+                *IN_SCOPE,
             ],
             check=True,
         )
@@ -206,7 +212,12 @@ def main() -> None:
     parser.add_argument(
         "--spark-sizes", type=int, nargs="*", default=None, help="sizes to run Spark on (default all)"
     )
+    parser.add_argument("--in-scope-share", type=float, default=None, help="synth --in-scope-share")
     args = parser.parse_args()
+    global RESULTS
+    if args.in_scope_share is not None:
+        IN_SCOPE.extend(["--in-scope-share", f"{args.in_scope_share:g}"])
+        RESULTS = RESULTS.with_name(f"screen-in-scope-{args.in_scope_share:g}.json")
     args.work.mkdir(parents=True, exist_ok=True)
     runs = []
     for size in args.sizes:
@@ -220,7 +231,8 @@ def _write(runs: list[dict[str, Any]]) -> dict[str, Any]:
     largest = runs[-1]
     duck = largest["duckdb"]
     report = {
-        "benchmark": "igwatch screen, end to end, synthetic bulk export (igwatch synth --seed 1)",
+        "benchmark": "igwatch screen, end to end, synthetic bulk export (igwatch synth --seed 1"
+        + (f" {' '.join(IN_SCOPE)})" if IN_SCOPE else ")"),
         "runs": runs,
         "targets": {
             "duckdb_patients_per_s": {"target": 10_000, "measured": duck["patients_per_s"]},

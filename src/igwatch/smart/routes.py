@@ -17,6 +17,7 @@ without patient data.
 
 from __future__ import annotations
 
+import functools
 import logging
 import secrets
 import time
@@ -29,6 +30,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
+from starlette.concurrency import run_in_threadpool
 
 from igwatch import clock
 from igwatch.assessment import Assessment
@@ -140,9 +142,14 @@ def _resources(prefetch: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
 def build_smart_router(settings: ServerSettings, registrations: Registrations, db: Database) -> APIRouter:
     pages = SmartPages(settings, registrations, LaunchStore())
 
-    def audit(entry: Launch, action: str) -> None:
+    async def audit(entry: Launch, action: str) -> None:
+        """One entry in the audit trail, written off the event loop."""
         actor = f"{entry.user or 'unknown user'} via {entry.issuer}"
-        record_audit(db, actor=actor, actor_source="smart", action=action, patient_id=entry.patient)
+        await run_in_threadpool(
+            functools.partial(
+                record_audit, db, actor=actor, actor_source="smart", action=action, patient_id=entry.patient
+            )
+        )
 
     def page_context(request: Request, launch: Launch | None, ehr_name: str = "the EHR") -> dict[str, Any]:
         home = f"/smart/app/{launch.handle}" if launch else "/smart/launch"
@@ -155,16 +162,19 @@ def build_smart_router(settings: ServerSettings, registrations: Registrations, d
             "smart": {"ehr": ehr_name, "home": home},
         }
 
-    def refused(request: Request, status: int, message: str) -> Response:
+    async def refused(request: Request, status: int, message: str) -> Response:
         log.warning("smart: %d %s", status, message)
         if request.url.path in ("/smart/launch", "/smart/callback"):
-            record_audit(
-                db,
-                actor="unknown",
-                actor_source="smart",
-                action="smart-launch",
-                outcome="refused",
-                detail=message,
+            await run_in_threadpool(
+                functools.partial(
+                    record_audit,
+                    db,
+                    actor="unknown",
+                    actor_source="smart",
+                    action="smart-launch",
+                    outcome="refused",
+                    detail=message,
+                )
             )
         return render("error.html", status, status=status, message=message, **page_context(request, None))
 
@@ -181,9 +191,9 @@ def build_smart_router(settings: ServerSettings, registrations: Registrations, d
                 try:
                     response = await inner(request)
                 except LaunchRefused as refusal:
-                    response = refused(request, refusal.status, str(refusal))
+                    response = await refused(request, refusal.status, str(refusal))
                 except HTTPException as exc:
-                    response = refused(request, exc.status_code, str(exc.detail))
+                    response = await refused(request, exc.status_code, str(exc.detail))
                 if fresh:
                     # Framed by the EHR the page is a third-party context: over HTTPS the cookie
                     # must be SameSite=None to come back; on plain loopback, Lax (top-level use).
@@ -299,7 +309,7 @@ def build_smart_router(settings: ServerSettings, registrations: Registrations, d
         )
         entry.take_token(token, time.monotonic())
         pages.store.add_launch(entry)
-        audit(entry, "smart-launch")
+        await audit(entry, "smart-launch")
         log.info("smart: %s launch from %s signed in", pending.kind, ehr.name)
         return RedirectResponse(f"/smart/app/{handle}", status_code=303)
 
@@ -392,7 +402,7 @@ def build_smart_router(settings: ServerSettings, registrations: Registrations, d
     @router.get("/app/{handle}", response_class=HTMLResponse)
     async def patient_page(request: Request, handle: str) -> Response:
         ehr, entry, timeline, assessment = await assessed(request, handle)
-        audit(entry, "patient-view")
+        await audit(entry, "patient-view")
         base = f"/smart/app/{quote(handle, safe='')}"
         context = patient_page_context(
             timeline, assessment, settings.profile, [settings.profile.name], page_base=base
@@ -402,7 +412,7 @@ def build_smart_router(settings: ServerSettings, registrations: Registrations, d
     @router.get("/app/{handle}/summary", response_class=HTMLResponse)
     async def summary(request: Request, handle: str) -> Response:
         _, entry, _, assessment = await assessed(request, handle)
-        audit(entry, "summary")
+        await audit(entry, "summary")
         response = summary_response(assessment)
         csp = response.headers["Content-Security-Policy"]
         response.headers["Content-Security-Policy"] = csp.replace(
@@ -413,13 +423,13 @@ def build_smart_router(settings: ServerSettings, registrations: Registrations, d
     @router.get("/app/{handle}/summary.pdf")
     async def summary_pdf(request: Request, handle: str) -> Response:
         _, entry, _, assessment = await assessed(request, handle)
-        audit(entry, "summary-pdf")
+        await audit(entry, "summary-pdf")
         return summary_pdf_response(assessment)
 
     @router.get("/app/{handle}/leaflet", response_class=HTMLResponse)
     async def leaflet(request: Request, handle: str) -> Response:
         ehr, entry, timeline, assessment = await assessed(request, handle)
-        audit(entry, "leaflet")
+        await audit(entry, "leaflet")
         return render(
             "leaflet.html", **page_context(request, entry, ehr.name), **leaflet_context(timeline, assessment)
         )

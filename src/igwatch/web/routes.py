@@ -670,9 +670,10 @@ def build_web_router(settings: ServerSettings, db: Database) -> APIRouter:
         session: dict[str, Any] = request.state.session
         pending = pending_logins.take(state, session.pop("sso_state", None)) if state else None
 
-        def refuse(message: str, status: int = 403) -> Response:
+        async def refuse(message: str, status: int = 403) -> Response:
             log.warning("sso: login refused: %s", message)
-            record_audit(
+            await run_in_threadpool(
+                record_audit,
                 db,
                 actor=f"{sso.issuer} (unknown)",
                 actor_source="sso",
@@ -683,12 +684,12 @@ def build_web_router(settings: ServerSettings, db: Database) -> APIRouter:
             return login_page(request, pending.next if pending else "/", message, status)
 
         if pending is None:
-            return refuse(
+            return await refuse(
                 "This sign-in answer does not belong to a login started in this browser (state); log in again.",
                 400,
             )
         if error:
-            return refuse(f"{sso.name} did not sign you in ({one_line(error)[:60]}).")
+            return await refuse(f"{sso.name} did not sign you in ({one_line(error)[:60]}).")
         try:
             config = await discover(sso.discovery_url, f"{sso.name}: OpenID configuration")
             if iss and config.issuer and iss.rstrip("/") != config.issuer.rstrip("/"):
@@ -701,11 +702,12 @@ def build_web_router(settings: ServerSettings, db: Database) -> APIRouter:
                 raise OAuthProblem("no ID token in the answer")
             claims = await verified_id_token(id_token, config, sso.client_id, pending.nonce)
         except OAuthProblem as problem:
-            return refuse(f"{sso.name}: {problem}")
+            return await refuse(f"{sso.name}: {problem}")
         identity = f"{sso.issuer} {claims['sub']}"
         if not sso.admits(claims):
             log.warning("sso: login refused: not in an allowed group")
-            record_audit(
+            await run_in_threadpool(
+                record_audit,
                 db,
                 actor=identity,
                 actor_source="sso",
@@ -721,7 +723,7 @@ def build_web_router(settings: ServerSettings, db: Database) -> APIRouter:
             )
         name = one_line(str(claims.get("name") or claims.get("preferred_username") or claims["sub"]))[:80]
         await run_in_threadpool(sign_in, request, SessionUser(name, identity, "sso"))
-        record_audit(db, actor=identity, actor_source="sso", action="login")
+        await run_in_threadpool(record_audit, db, actor=identity, actor_source="sso", action="login")
         return RedirectResponse(pending.next, status_code=303)
 
     def sign_in(request: Request, who: SessionUser) -> None:

@@ -275,14 +275,17 @@ def build_web_router(settings: ServerSettings, db: Database) -> APIRouter:
             async def handler(request: Request) -> Response:
                 session = sessions.load(request.cookies.get(SESSION_COOKIE))
                 before = dict(session)
+                path = request.url.path
                 # The cookie names a server-side session; the store says whether it still is one.
+                # Static files need no identity: they are not worth a database read each.
                 token = session.get("token")
-                who = await run_in_threadpool(session_user, db, token) if isinstance(token, str) else None
-                if who is None:
-                    session.pop("token", None)
+                who = None
+                if isinstance(token, str) and not path.startswith("/static/"):
+                    who = await run_in_threadpool(session_user, db, token)
+                    if who is None:
+                        session.pop("token", None)
                 request.state.session = session
                 request.state.who = who
-                path = request.url.path
                 response: Response
                 if (
                     login_required

@@ -103,7 +103,7 @@ def test_d_start_says_draw_the_titres_first() -> None:
 
 def test_stopped_record_without_end_asks_for_the_last_dose() -> None:
     assessment = _assess("v-r2-stopped-start-no-end")
-    assert assessment.facts["anti_cd20"]["stop_unknown"] is True
+    assert assessment.facts.exposure.stop_unknown is True
     issue = next(i for i in assessment.data_issues if i.code == "therapy-undated")
     assert "date of the last dose" in issue.message
     bcells = _rec(assessment, "monitor.bcells")

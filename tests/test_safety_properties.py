@@ -183,8 +183,8 @@ SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[Heal
 @given(timelines())
 def test_exposed_without_documented_repletion_always_gets_live_vaccine_advice(timeline: Timeline) -> None:
     assessment = assess(timeline, AS_OF, PROFILE)
-    exposure = assessment.facts["anti_cd20"]
-    b_cells = assessment.facts["b_cells"]["status"]
+    exposure = assessment.to_dict()["facts"]["anti_cd20"]
+    b_cells = assessment.to_dict()["facts"]["b_cells"]["status"]
     if exposure["status"] in ("current", "discontinued", "starting") and b_cells != "repleted":
         assert "vaccine.live-avoid" in assessment.recommendation_ids
 
@@ -208,7 +208,7 @@ def test_no_therapy_decision_on_lab_values_alone(timeline: Timeline) -> None:
     """Stopping ofatumumab needs an infection (K-6, K-13); starting Ig replacement without any
     infection only on the lab criteria the guides name (K-8b IgG < 400, D-8b impaired antibodies)."""
     assessment = assess(timeline, AS_OF, PROFILE)
-    episodes = assessment.facts["infection_episodes"]
+    episodes = assessment.to_dict()["facts"]["infection_episodes"]
     stop = assessment.recommendation("anti-cd20.consider-discontinuation")
     if stop is not None:
         assert episodes
@@ -240,9 +240,13 @@ def test_no_live_vaccine_before_the_first_dose_advice_after_any_agent(timeline: 
     give live vaccines before the (new) first dose."""
     assessment = assess(timeline, AS_OF, PROFILE)
     live = assessment.recommendation("vaccine.live-avoid")
-    agents = assessment.facts["anti_cd20"]["agents"]
+    agents = assessment.to_dict()["facts"]["anti_cd20"]["agents"]
     ever_given = any(a["course"]["status"] in ("current", "discontinued") for a in agents)
-    if ever_given and assessment.facts["b_cells"]["status"] != "repleted" and assessment.applicable:
+    if (
+        ever_given
+        and assessment.to_dict()["facts"]["b_cells"]["status"] != "repleted"
+        and assessment.applicable
+    ):
         assert live is not None
         assert "starting" not in {r.code for r in live.reasons}
         assert "before the first dose, or postpone" not in live.summary
@@ -257,7 +261,7 @@ def test_no_immune_globulin_record_is_absent_from_the_facts(timeline: Timeline) 
     """Revision 2 (F5): every immune globulin record in force is in the facts, as replacement (any
     course) or as an immunomodulatory dose."""
     assessment = assess(timeline, AS_OF, PROFILE)
-    igrt = assessment.facts["ig_replacement"]
+    igrt = assessment.to_dict()["facts"]["ig_replacement"]
     shown = set(igrt["replacement_records"]) | set(igrt["immunomodulatory_records"])
     for record in timeline.medications:
         begin = record.start or record.authored
@@ -291,7 +295,7 @@ def test_the_bottom_line_never_reassures(timeline: Timeline) -> None:
         return
     line = assessment.bottom_line.lower()
     assert "nothing urgent" not in line and "routine monitoring" not in line
-    episodes = assessment.facts["infection_episodes"]
+    episodes = assessment.to_dict()["facts"]["infection_episodes"]
     if any(e["opportunistic"] for e in episodes):
         assert "opportunistic" in line
     if any(e["active"] and not e["opportunistic"] for e in episodes):

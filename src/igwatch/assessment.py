@@ -1,16 +1,20 @@
 """The assessment: what igwatch concludes for one patient (contract §2).
 
-Typed objects for the Python API; :meth:`Assessment.to_dict` gives exactly the JSON of the
-contract. Recommendations are ordered by priority (critical, warning, info), then catalog order.
+Typed objects all the way to the doors, which read attributes; :meth:`Assessment.to_dict` gives
+exactly the JSON of the contract, and is called only where JSON is written. Recommendations are ordered by priority (critical, warning, info), then catalog order.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
+from igwatch.facts import Facts
 from igwatch.timeline import DataIssue
+
+if TYPE_CHECKING:  # findings are built from this module's value types: typing only
+    from igwatch.findings import Findings
 
 Priority = Literal["info", "warning", "critical"]
 MonitoringTest = Literal["ig-panel", "igg-trough", "cd19", "specific-antibodies", "lymphocyte-subsets"]
@@ -172,12 +176,13 @@ class Assessment:
     applicable: bool
     applicable_reason: str | None
     populations: list[str]
-    facts: dict[str, Any]
+    facts: Facts
     recommendations: list[Recommendation]
     monitoring: list[MonitoringEntry]
     dosing: DoseBlock | None
     data_issues: list[DataIssue]
     bottom_line: str = ""
+    findings: Findings | None = None  # None when the patient is out of scope: no rule ran
 
     def recommendation(self, recommendation_id: str) -> Recommendation | None:
         """The fired recommendation with this id, if any."""
@@ -196,7 +201,7 @@ class Assessment:
             "applicable_reason": self.applicable_reason,
             "populations": list(self.populations),
             "bottom_line": self.bottom_line,
-            "facts": self.facts,
+            "facts": self.facts.to_dict(),
             "recommendations": [r.to_dict() for r in self.recommendations],
             "monitoring": [m.to_dict() for m in self.monitoring],
             "dosing": self.dosing.to_dict() if self.dosing else None,

@@ -9,6 +9,7 @@ stderr and no stack trace. The renderers are also exercised directly on hand-bui
 from __future__ import annotations
 
 import copy
+import dataclasses
 import importlib.util
 import json
 import os
@@ -31,7 +32,9 @@ from igwatch.assessment import (
     ScigDose,
     Titration,
 )
-from igwatch.timeline import DataIssue
+from igwatch.facts import Episode, Facts, Immunoglobulin, derive_facts
+from igwatch.knowledge.profile import load_profile
+from igwatch.timeline import DataIssue, Patient, Timeline
 
 BIN = Path(sys.executable).parent
 IGWATCH = str(BIN / "igwatch") if (BIN / "igwatch").exists() else "/work/main/.venv/bin/igwatch"
@@ -550,6 +553,32 @@ def test_explain_unknown_id_is_refused() -> None:
 EVIL = "<script>alert('x')</script>\x1b[31m[bold red]evil[/bold red]"
 
 
+def hand_built_facts() -> Facts:
+    """The facts of a patient with nothing recorded, then a low IgM and one severe infection
+    whose name is hostile markup."""
+    as_of = date(2026, 10, 15)
+    empty = derive_facts(Timeline(Patient(EVIL, None, None)), as_of, load_profile())
+    episode = Episode(
+        id="Condition/evil",
+        records=("Condition/evil",),
+        display=EVIL,
+        onset=date(2026, 2, 3),
+        abatement=None,
+        bacterial=False,
+        documented_bacterial=False,
+        encapsulated=False,
+        organisms=(),
+        severe=True,
+        life_threatening=False,
+        opportunistic=False,
+        antibiotic_refractory=False,
+        active=False,
+        inpatient=False,
+    )
+    igm = Immunoglobulin("igm", "low", 20.0, None, date(2026, 9, 30), 34.0)
+    return dataclasses.replace(empty, igm=igm, episodes=(episode,))
+
+
 def hand_built(applicable: bool = True) -> Assessment:
     return Assessment(
         patient_id=EVIL,
@@ -558,12 +587,7 @@ def hand_built(applicable: bool = True) -> Assessment:
         applicable=applicable,
         applicable_reason=None if applicable else f"neither population {EVIL}",
         populations=["K"] if applicable else [],
-        facts={
-            "immunoglobulins": {
-                "igm": {"value": 20.0, "state": "low", "limit": 34.0, "date": "2026-09-30"},
-            },
-            "infection_episodes": [{"display": EVIL, "onset": "2026-02-03", "severe": True}],
-        },
+        facts=hand_built_facts(),
         recommendations=[
             Recommendation(
                 id="igrt.start",

@@ -65,7 +65,7 @@ def test_every_infection_condition_is_an_episode_and_nothing_else_is(
             if code not in INFECTIONS:
                 continue
             onset = date.fromisoformat(condition["onsetDateTime"][:10])
-            facts = assess(timeline, onset, profile).facts
+            facts = assess(timeline, onset, profile).to_dict()["facts"]
             episode = next(
                 e for e in facts["infection_episodes"] if f"Condition/{condition['id']}" in e["records"]
             )
@@ -94,7 +94,7 @@ def test_every_live_vaccine_given_on_therapy_is_flagged(
         assessment = assess(build_timeline(resources, patient_id=pid), date(2026, 10, 15), profile)
         avoid = assessment.recommendation("vaccine.live-avoid")
         assert avoid is not None and "live-vaccine-given" in {r.code for r in avoid.reasons}, pid
-        given = {v["id"] for v in assessment.facts["live_vaccines_given"]}
+        given = {v["id"] for v in assessment.to_dict()["facts"]["live_vaccines_given"]}
         assert given == {f"Immunization/{r['id']}" for r in live}
         flagged += 1
     assert flagged >= 2

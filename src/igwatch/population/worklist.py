@@ -26,7 +26,6 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterable, Mapping
-from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Final
@@ -86,15 +85,6 @@ def _catalog_rank() -> dict[str, int]:
     return {rec_id: entry.order for rec_id, entry in catalog.items()}
 
 
-def _get(facts: Mapping[str, Any], *path: str) -> Any:
-    current: Any = facts
-    for key in path:
-        if type(current) is not dict and not isinstance(current, Mapping):  # dict: skip the ABC check
-            return None
-        current = current.get(key)
-    return current
-
-
 def patient_row(assessment: Assessment) -> dict[str, Any]:
     """The worklist row of one assessed patient (every column of :data:`WORKLIST_SCHEMA`)."""
     rank = _catalog_rank()
@@ -117,28 +107,22 @@ def patient_row(assessment: Assessment) -> dict[str, Any]:
         entry = monitoring.get(test)  # type: ignore[call-overload]
         row[f"{prefix}_due"] = entry.due if entry else None
         row[f"{prefix}_overdue"] = entry.overdue if entry else None
-    for kind in ("igg", "igm", "iga"):
-        ig = _get(facts, "immunoglobulins", kind) or {}
-        row[f"{kind}_mg_dl"] = ig.get("value")
-        day = ig.get("date")
-        row[f"{kind}_date"] = _date(day)
-        if kind != "iga":
-            row[f"{kind}_state"] = ig.get("state")
-    row["anti_cd20_status"] = _get(facts, "anti_cd20", "status")
-    row["anti_cd20_agent"] = _get(facts, "anti_cd20", "primary_agent")
+    for ig in (facts.igg, facts.igm, facts.iga):
+        row[f"{ig.kind}_mg_dl"] = None if ig.value is None else round(ig.value, 3)  # as the JSON says it
+        row[f"{ig.kind}_date"] = ig.date
+        if ig.kind != "iga":
+            row[f"{ig.kind}_state"] = ig.state
+    exposure = facts.exposure
+    row["anti_cd20_status"] = exposure.status
+    row["anti_cd20_agent"] = exposure.primary_agent
     row["ofatumumab_status"] = next(
-        (
-            a["course"]["status"]
-            for a in _get(facts, "anti_cd20", "agents") or ()
-            if a["agent"] == "ofatumumab"
-        ),
+        (a.course.status for a in exposure.agents if a.agent == "ofatumumab"),
         "none",
     )
-    row["b_cell_status"] = _get(facts, "b_cells", "status")
-    row["igrt_status"] = _get(facts, "ig_replacement", "status")
-    row["igm_deficiency"] = _get(facts, "igm_deficiency", "status")
-    episodes = _get(facts, "infection_episodes")
-    row["infection_episodes"] = len(episodes) if isinstance(episodes, list) else 0
+    row["b_cell_status"] = facts.b_cells.status
+    row["igrt_status"] = facts.igrt.status
+    row["igm_deficiency"] = facts.igm_deficiency.status
+    row["infection_episodes"] = len(facts.episodes)
     row["data_issues"] = len(assessment.data_issues)
     row["details"] = _DETAILS_JSON.encode(
         {
@@ -165,17 +149,6 @@ def listed(row: Mapping[str, Any], include_deceased: bool = False) -> bool:
     if include_deceased and row.get("deceased"):
         return True
     return bool(row.get("in_scope")) or row.get("assessment_error") is not None
-
-
-def _date(value: Any) -> Any:
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str) and value:
-        try:
-            return date.fromisoformat(value[:10])
-        except ValueError:
-            return None
-    return None
 
 
 def to_table(rows: Iterable[Mapping[str, Any]]) -> pa.Table:

@@ -21,7 +21,7 @@ from markupsafe import Markup
 from igwatch import __version__
 from igwatch.assessment import Assessment
 from igwatch.knowledge.catalog import Knowledge
-from igwatch.render.text import (
+from igwatch.render.words import (
     PRIORITY_LABEL,
     action_label,
     clean,
@@ -191,7 +191,7 @@ def _view(assessment: Assessment) -> dict[str, Any]:
         "monitoring": monitoring,
         "dosing": dose_lines(assessment.dosing) if assessment.dosing is not None else None,
         "data_issues": issues,
-        "findings": key_findings(assessment.facts) if isinstance(assessment.facts, dict) else [],
+        "findings": key_findings(assessment.facts),
         "footnotes": ctx.footnotes,
         "version": __version__,
     }

@@ -165,8 +165,7 @@ def _action_suggestions(rec: Recommendation) -> list[Suggestion]:
 
 
 def _ig_orders(context: OrderContext) -> list[MedicationRecord]:
-    igrt = context.assessment.facts.get("ig_replacement") or {}
-    immunomodulatory = set(igrt.get("immunomodulatory_records") or ())
+    immunomodulatory = set(context.assessment.facts.igrt.immunomodulatory_records)
     return context.medications(lambda m: m.category == "immune-globulin" and m.id not in immunomodulatory)
 
 
@@ -188,8 +187,7 @@ def igrt_order_dose(context: OrderContext) -> list[OrderAdvice]:
 @order_rule
 def igrt_order_indication(context: OrderContext) -> list[OrderAdvice]:
     """Immune globulin ordered with no replacement criterion on record (K-20)."""
-    igrt = context.assessment.facts.get("ig_replacement") or {}
-    if not _ig_orders(context) or igrt.get("status") == "current":
+    if not _ig_orders(context) or context.assessment.facts.igrt.current:
         return []
     if context.assessment.recommendation("igrt.start") is not None:
         return []
@@ -201,9 +199,9 @@ def _dose_check(
 ) -> Recommendation | None:
     if order.dose_g is None:
         return None
-    body = assessment.facts.get("body_size") or {}
+    body = assessment.facts.body
     entry = knowledge().entry("igrt.order-dose")
-    block, _issues = dose_block(body.get("weight_kg"), body.get("height_cm"), body.get("sex"), profile)
+    block, _issues = dose_block(body.weight_kg, body.height_cm, body.sex, profile)
     exact = block.ivig.dose_g_exact
     interval_days = order.interval_days or DEFAULT_IGRT_INTERVAL_DAYS.get(order.route or "IV", 28)
     what = f"{order.display or 'immune globulin'} {_fmt_g(order.dose_g)} every {interval_days:g} days"
@@ -223,7 +221,7 @@ def _dose_check(
         return None
     off = (order.dose_g - expected) / expected * 100
     code = "dose-above" if off > 0 else "dose-below"
-    weighed = f" on {body['weight_date']}" if body.get("weight_date") else ""
+    weighed = f" on {body.weight_date.isoformat()}" if body.weight_date else ""
     standard = interval_days == standard_days and order.route != "SC" and block.ivig.dose_g is not None
     suggested = block.ivig.dose_g if standard and block.ivig.dose_g is not None else round(expected)
     exact_text = _fmt_g(round(expected, 1))

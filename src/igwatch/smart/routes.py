@@ -50,7 +50,7 @@ from igwatch.oauth import (
     refresh,
     verified_id_token,
 )
-from igwatch.render.text import one_line
+from igwatch.render.words import one_line
 from igwatch.settings import ServerSettings
 from igwatch.smart.launches import Launch, LaunchStore, PendingLaunch
 from igwatch.smart.registrations import EhrRegistration, Registrations

@@ -45,7 +45,7 @@ from igwatch.knowledge.catalog import Knowledge, knowledge
 from igwatch.knowledge.profile import Profile, load_profile, shipped_profiles
 from igwatch.oauth import OAuthProblem, authorization_request, discover, exchange_code, verified_id_token
 from igwatch.render.html import assessment_html
-from igwatch.render.text import (
+from igwatch.render.words import (
     WEIGHT_BASIS_LABEL,
     dose_lines,
     one_line,
@@ -771,9 +771,9 @@ def patient_page_context(
 ) -> dict[str, Any]:
     """What ``patient.html`` shows of one assessment; ``page_base`` is the path its summary, PDF
     and leaflet links hang under (the stored patient's page, or a SMART launch's)."""
-    result = assessment.to_dict()
+    result = assessment.to_dict()  # shown as JSON on the page, and its data issues listed
     block = assessment.dosing
-    body = result["facts"].get("body_size") or {}
+    body = assessment.facts.body
     return {
         "patient_id": assessment.patient_id,
         "name": one_line(timeline.patient.name),
@@ -787,9 +787,9 @@ def patient_page_context(
         "monitoring": views.monitoring(assessment),
         "dose_rows": dose_lines(block) if block is not None else None,
         "dose_form": {
-            "weight_kg": body.get("weight_kg") or "",
-            "height_cm": body.get("height_cm") or "",
-            "sex": body.get("sex") or "",
+            "weight_kg": round(body.weight_kg, 3) if body.weight_kg else "",
+            "height_cm": round(body.height_cm, 3) if body.height_cm else "",
+            "sex": body.sex or "",
         },
         "data_issues": result["data_issues"],
         "chart": views.chart_data(assessment, timeline, profile),
@@ -809,8 +809,8 @@ def leaflet_context(timeline: Timeline, assessment: Assessment) -> dict[str, Any
         "as_of": assessment.as_of.isoformat(),
         "statement": statement,
         "source": statement_source(statement, kb),
-        "on_igrt": (assessment.facts.get("ig_replacement") or {}).get("status") not in (None, "none"),
-        "on_anti_cd20": (assessment.facts.get("anti_cd20") or {}).get("status") not in (None, "none"),
+        "on_igrt": assessment.facts.igrt.status != "none",
+        "on_anti_cd20": assessment.facts.exposure.status != "none",
     }
 
 

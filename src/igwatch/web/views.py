@@ -1,7 +1,7 @@
 """What the web pages show, computed from an assessment (and, for the chart, the timeline's results).
 
-Every value here is read from ``Assessment.to_dict()`` — the contract JSON — so the pages say
-exactly what the CLI and the CDS Hooks service say. The one addition is the history of IgG, IgM
+Every value here is read from the typed assessment, in the words of :mod:`igwatch.render.words`,
+so the pages say exactly what the CLI and the CDS Hooks service say. The one addition is the history of IgG, IgM
 and IgA results for the chart, taken from the timeline the assessment was made from (the
 assessment keeps only the latest of each).
 """
@@ -14,9 +14,10 @@ from typing import Any
 
 from igwatch.assessment import Assessment
 from igwatch.engine import DECEASED
+from igwatch.facts import Episode
 from igwatch.knowledge.catalog import Knowledge
 from igwatch.knowledge.profile import Profile
-from igwatch.render.text import (
+from igwatch.render.words import (
     PRIORITY_LABEL,
     action_label,
     due_status,
@@ -45,19 +46,27 @@ def _words(value: object) -> str:
     return one_line(value).replace("-", " ").replace("_", " ")
 
 
-def severity_class(episode: dict[str, Any]) -> str:
+def severity_class(episode: Episode) -> str:
     """Chart marker class of an infection episode: life-threatening, severe or other."""
-    if episode.get("life_threatening"):
+    if episode.life_threatening:
         return "life-threatening"
-    if episode.get("severe"):
+    if episode.severe:
         return "severe"
     return "other"
 
 
+def _day(value: date | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _value(value: float | None) -> float | None:
+    """A measured value as the contract JSON carries it (3 decimals)."""
+    return None if value is None else round(value, 3)
+
+
 def chart_data(assessment: Assessment, timeline: Timeline, profile: Profile) -> dict[str, Any]:
     """The chart's data: results up to as-of, limits, trends, therapy bands and infections."""
-    result = assessment.to_dict()
-    facts = result["facts"]
+    facts = assessment.facts
     as_of = assessment.as_of
     series: dict[str, list[dict[str, Any]]] = {}
     for kind in IG_KINDS:
@@ -69,70 +78,58 @@ def chart_data(assessment: Assessment, timeline: Timeline, profile: Profile) -> 
             {"date": lab.date.isoformat(), "value": lab.value, "comparator": lab.comparator, "source": lab.id}
             for lab in labs
         ]
-    igs = facts.get("immunoglobulins") or {}
-    limits = {
-        kind: (igs.get(kind) or {}).get("limit") for kind in IG_KINDS if isinstance(igs.get(kind), dict)
-    }
-    latest = {
-        kind: {"date": (igs.get(kind) or {}).get("date"), "value": (igs.get(kind) or {}).get("value")}
-        for kind in IG_KINDS
-        if isinstance(igs.get(kind), dict)
-    }
-    projections = []
-    for trend in facts.get("trends") or []:
-        kind = trend.get("kind")
-        if kind not in IG_KINDS or not trend.get("crossing"):
-            continue
-        start = latest.get(kind) or {}
-        projections.append(
-            {
-                "kind": kind,
-                "from": {"date": start.get("date"), "value": start.get("value")},
-                "crossing": trend["crossing"],
-                "threshold": trend.get("threshold"),
-                "slope_per_year": trend.get("slope_per_year"),
-            }
-        )
+    igs = {ig.kind: ig for ig in (facts.igg, facts.igm, facts.iga)}
+    limits = {kind: _value(ig.limit) for kind, ig in igs.items()}
+    latest = {kind: {"date": _day(ig.date), "value": _value(ig.value)} for kind, ig in igs.items()}
+    projections = [
+        {
+            "kind": trend.kind,
+            "from": latest[trend.kind],
+            "crossing": trend.crossing.isoformat(),
+            "threshold": _value(trend.threshold),
+            "slope_per_year": _value(trend.slope_per_year),
+        }
+        for trend in facts.trends
+        if trend.kind in IG_KINDS and trend.crossing is not None
+    ]
     bands: list[dict[str, Any]] = []
-    exposure = facts.get("anti_cd20") or {}
-    for agent in exposure.get("agents") or []:
-        course = agent.get("course") or {}
-        begun = course.get("start") or course.get("planned_start")
+    for agent in facts.exposure.agents:
+        course = agent.course
+        begun = course.start or course.planned_start
         if begun:
             bands.append(
                 {
                     "kind": "anti-cd20",
-                    "label": one_line(agent.get("agent") or "anti-CD20"),
-                    "start": begun,
-                    "end": course.get("stop"),
-                    "status": course.get("status"),
+                    "label": one_line(agent.agent or "anti-CD20"),
+                    "start": begun.isoformat(),
+                    "end": _day(course.stop),
+                    "status": course.status,
                 }
             )
-    igrt = facts.get("ig_replacement") or {}
-    if igrt.get("status") not in (None, "none") and igrt.get("start"):
+    igrt = facts.igrt
+    if igrt.status != "none" and igrt.start:
         bands.append(
             {
                 "kind": "ig-replacement",
-                "label": "Ig replacement" + (f" ({igrt['route']})" if igrt.get("route") else ""),
-                "start": igrt["start"],
-                "end": igrt.get("stop"),
-                "status": igrt.get("status"),
+                "label": "Ig replacement" + (f" ({igrt.route})" if igrt.route else ""),
+                "start": igrt.start.isoformat(),
+                "end": _day(igrt.stop),
+                "status": igrt.status,
             }
         )
     infections = [
         {
-            "id": episode.get("id"),
-            "date": episode.get("onset"),
-            "label": one_line(episode.get("display") or episode.get("id") or "infection"),
+            "id": episode.id,
+            "date": episode.onset.isoformat(),
+            "label": one_line(episode.display or episode.id or "infection"),
             "severity": severity_class(episode),
-            "encapsulated": bool(episode.get("encapsulated")),
-            "active": bool(episode.get("active")),
+            "encapsulated": episode.encapsulated,
+            "active": episode.active,
         }
-        for episode in facts.get("infection_episodes") or []
-        if episode.get("onset")
+        for episode in facts.episodes
     ]
     return {
-        "as_of": result["as_of"],
+        "as_of": as_of.isoformat(),
         "unit": "mg/dL",
         "labels": IG_LABEL,
         "series": series,
@@ -146,13 +143,11 @@ def chart_data(assessment: Assessment, timeline: Timeline, profile: Profile) -> 
 
 def header(assessment: Assessment) -> list[tuple[str, str]]:
     """The patient header rows: populations, anti-CD20 and B cells, IgRT, prophylaxis, results."""
-    facts = assessment.to_dict()["facts"]
+    facts = assessment.facts
     rows: list[tuple[str, str]] = [("Populations", population_label(assessment.populations))]
     found = dict(key_findings(facts))
-    exposure = facts.get("anti_cd20") or {}
-    rows.append(("Anti-CD20", found.get("Anti-CD20") or _words(exposure.get("status") or "none")))
-    b_status = (facts.get("b_cells") or {}).get("status")
-    rows.append(("B cells", found.get("B cells") or _words(b_status or "not applicable")))
+    rows.append(("Anti-CD20", found.get("Anti-CD20") or _words(facts.exposure.status)))
+    rows.append(("B cells", found.get("B cells") or _words(facts.b_cells.status)))
     rows.append(("Ig replacement", found.get("Ig replacement") or "none"))
     rows.append(("Antibiotic prophylaxis", found.get("Antibiotic prophylaxis") or "none"))
     for label in ("Immunoglobulins", "IgM deficiency", "Specific antibodies", "Infections", "Weight"):
@@ -237,25 +232,23 @@ CSV_COLUMNS = [
 
 
 def worklist_row(assessment: Assessment, name: str = "") -> WorklistRow:
-    result = assessment.to_dict()
-    ids = [r["id"] for r in result["recommendations"]]
-    episodes = result["facts"].get("infection_episodes") or []
+    ids = assessment.recommendation_ids
     flags = {
-        "overdue": any(m["overdue"] and m["test"] in OVERDUE_TESTS for m in result["monitoring"]),
+        "overdue": any(m.overdue and m.test in OVERDUE_TESTS for m in assessment.monitoring),
         "igrt_criteria": "igrt.start" in ids,
         "live_vaccine": "vaccine.live-avoid" in ids,
         "review_ofatumumab": "anti-cd20.consider-discontinuation" in ids,
-        "active_infection": any(isinstance(e, dict) and e.get("active") for e in episodes),
+        "active_infection": any(e.active for e in assessment.facts.episodes),
     }
     return WorklistRow(
         patient_id=assessment.patient_id,
         name=one_line(name),
         as_of=assessment.as_of,
         applicable=assessment.applicable,
-        populations=",".join(result["populations"]),
-        top_priority=result["recommendations"][0]["priority"] if ids else "",
+        populations=",".join(assessment.populations),
+        top_priority=assessment.recommendations[0].priority if ids else "",
         recommendations=tuple(ids),
-        bottom_line=one_line(result["bottom_line"]),
+        bottom_line=one_line(assessment.bottom_line),
         flags=flags,
         deceased=assessment.applicable_reason == DECEASED,
     )

@@ -73,7 +73,7 @@ def test_above_the_ceiling_shows_the_current_dose_and_no_increase() -> None:
 
 def test_the_dose_arithmetic_uses_the_weight_it_multiplied() -> None:
     from igwatch.dosing import dose_block
-    from igwatch.render.text import dose_lines
+    from igwatch.render.words import dose_lines
 
     block, _ = dose_block(56.25, None, None, PROFILE)
     rows = dict(dose_lines(block))

@@ -17,7 +17,7 @@ from pypdf import PdfReader
 
 from igwatch.dosing import dose_block
 from igwatch.knowledge.profile import load_profile
-from igwatch.render.text import one_line
+from igwatch.render.words import one_line
 from igwatch.web.demo import DEMO_AS_OF
 from tests.web import expected
 from tests.web.conftest import XSS_ID, XSS_NAME, WebServer

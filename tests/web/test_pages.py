@@ -20,7 +20,7 @@ from igwatch.dosing import dose_block
 from igwatch.errors import IgwatchError
 from igwatch.knowledge.catalog import knowledge
 from igwatch.knowledge.profile import load_profile
-from igwatch.render.text import one_line
+from igwatch.render.words import one_line
 from igwatch.web.auth import hash_password, load_users, verify_password
 from igwatch.web.demo import DEMO_AS_OF, manifest, record_firable
 from tests.support.servers import dev_settings, start_server

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from igwatch.fhir import ingest
 from igwatch.fhir import terminology as tx
+from igwatch.fhir.ingest import vocabulary
 from igwatch.fhir.terminology import (
     CVX,
     ICD10,
@@ -82,14 +82,14 @@ def test_every_concept_says_where_its_code_comes_from() -> None:
 def test_the_sets_ingest_relies_on_exist() -> None:
     names = set(get_terminology().valuesets)
     needed = {
-        *ingest.LAB_VALUESETS,
-        ingest.SEROLOGY_VALUESET,
-        ingest.INFECTION_VALUESET,
-        *ingest.INFECTION_CONCEPTS,
-        *ingest.DIAGNOSIS_VALUESETS,
-        *ingest.ORGANISM_VALUESETS,
-        ingest.LIVE_VACCINE_VALUESET,
-        ingest.PPSV_VALUESET,
+        *vocabulary.LAB_VALUESETS,
+        vocabulary.SEROLOGY_VALUESET,
+        vocabulary.INFECTION_VALUESET,
+        *vocabulary.INFECTION_CONCEPTS,
+        *vocabulary.DIAGNOSIS_VALUESETS,
+        *vocabulary.ORGANISM_VALUESETS,
+        vocabulary.LIVE_VACCINE_VALUESET,
+        vocabulary.PPSV_VALUESET,
         "immune-globulin",
         "antibiotic",
         "ofatumumab",
@@ -191,7 +191,7 @@ def test_organism_keys() -> None:
         ("17872004", "neisseria-meningitidis"),
         ("3092008", "staphylococcus-aureus"),
     ]:
-        keys = {m.get("organism") for m in t.match(cc(None, (SNOMED, code)), ingest.ORGANISM_VALUESETS)}
+        keys = {m.get("organism") for m in t.match(cc(None, (SNOMED, code)), vocabulary.ORGANISM_VALUESETS)}
         assert keys == {key}
 
 

@@ -12,10 +12,7 @@ from igwatch.facts.base import ResponseStatus
 from igwatch.facts.diagnoses import valid_diagnoses
 from igwatch.facts.ig_replacement import IgReplacement
 from igwatch.knowledge.profile import Profile
-from igwatch.timeline import (
-    DataIssue,
-    Timeline,
-)
+from igwatch.timeline import DataIssue, Timeline
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,7 @@ from datetime import date
 from igwatch.facts.base import BCellStatus
 from igwatch.facts.exposure import AntiCD20Exposure
 from igwatch.knowledge.profile import Profile
-from igwatch.timeline import (
-    LabResult,
-    Timeline,
-)
+from igwatch.timeline import LabResult, Timeline
 
 
 @dataclass(frozen=True)

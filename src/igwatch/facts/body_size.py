@@ -7,9 +7,7 @@ from datetime import date
 
 from igwatch.facts.immunoglobulins import latest_result
 from igwatch.knowledge.profile import Profile
-from igwatch.timeline import (
-    Timeline,
-)
+from igwatch.timeline import Timeline
 
 
 @dataclass(frozen=True)

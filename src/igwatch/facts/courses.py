@@ -9,10 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from igwatch.facts.base import IGNORED_MEDICATION_STATUSES, STOPPED_STATUSES, ExposureStatus
-from igwatch.timeline import (
-    DataIssue,
-    MedicationRecord,
-)
+from igwatch.timeline import DataIssue, MedicationRecord
 
 
 @dataclass(frozen=True)

@@ -20,12 +20,7 @@ from igwatch.facts.prophylaxis import Prophylaxis, prophylaxis
 from igwatch.facts.trends import Trend, trend
 from igwatch.facts.vaccines import live_vaccines_before_first_dose, live_vaccines_on_therapy
 from igwatch.knowledge.profile import Profile
-from igwatch.timeline import (
-    DataIssue,
-    Diagnosis,
-    Timeline,
-    Vaccination,
-)
+from igwatch.timeline import DataIssue, Diagnosis, Timeline, Vaccination
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,7 @@ from datetime import date
 from igwatch.facts.base import ACTIVE_CLINICAL, IGNORED_VERIFICATION, IgmDeficiency
 from igwatch.facts.exposure import AntiCD20Exposure
 from igwatch.facts.immunoglobulins import Immunoglobulin, is_below_limit
-from igwatch.timeline import (
-    Diagnosis,
-    Timeline,
-)
+from igwatch.timeline import Diagnosis, Timeline
 
 
 def valid_diagnoses(timeline: Timeline, as_of: date) -> list[Diagnosis]:

@@ -8,11 +8,7 @@ from datetime import date
 from igwatch.facts.base import STATUS_RANK, ExposureStatus
 from igwatch.facts.courses import Course, classify_course
 from igwatch.knowledge.profile import Profile
-from igwatch.timeline import (
-    DataIssue,
-    MedicationRecord,
-    Timeline,
-)
+from igwatch.timeline import DataIssue, MedicationRecord, Timeline
 
 
 @dataclass(frozen=True)

@@ -19,12 +19,7 @@ from igwatch.facts.courses import classify_course, is_planned
 from igwatch.facts.immunoglobulins import latest_result
 from igwatch.facts.infections import Episode
 from igwatch.knowledge.profile import Profile
-from igwatch.timeline import (
-    DataIssue,
-    LabResult,
-    MedicationRecord,
-    Timeline,
-)
+from igwatch.timeline import DataIssue, LabResult, MedicationRecord, Timeline
 
 
 @dataclass(frozen=True)

@@ -11,12 +11,7 @@ from datetime import date
 from igwatch.dates import add_days, add_months, age_in_years
 from igwatch.facts.base import COMPLETE_PANEL_SPAN_DAYS, IG_NAMES, IgState
 from igwatch.knowledge.profile import Profile
-from igwatch.timeline import (
-    DataIssue,
-    LabKind,
-    LabResult,
-    Timeline,
-)
+from igwatch.timeline import DataIssue, LabKind, LabResult, Timeline
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,7 @@ from datetime import date
 from igwatch.dates import within_last_months
 from igwatch.facts.base import ACTIVE_CLINICAL, IGNORED_MEDICATION_STATUSES, IGNORED_VERIFICATION
 from igwatch.knowledge.profile import Profile
-from igwatch.timeline import (
-    DataIssue,
-    Infection,
-    Timeline,
-)
+from igwatch.timeline import DataIssue, Infection, Timeline
 
 
 @dataclass(frozen=True)

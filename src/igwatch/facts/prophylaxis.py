@@ -9,10 +9,7 @@ from igwatch.facts.base import ExposureStatus
 from igwatch.facts.courses import classify_course
 from igwatch.facts.infections import Episode
 from igwatch.knowledge.profile import Profile
-from igwatch.timeline import (
-    MedicationRecord,
-    Timeline,
-)
+from igwatch.timeline import MedicationRecord, Timeline
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,7 @@ from datetime import date
 
 from igwatch.dates import add_days, add_months
 from igwatch.knowledge.profile import Profile
-from igwatch.timeline import (
-    LabResult,
-)
+from igwatch.timeline import LabResult
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,7 @@ from igwatch.dates import add_days
 from igwatch.facts.b_cells import repletion_documented_by
 from igwatch.facts.exposure import AntiCD20Exposure
 from igwatch.knowledge.profile import Profile
-from igwatch.timeline import (
-    Timeline,
-    Vaccination,
-)
+from igwatch.timeline import Timeline, Vaccination
 
 
 def _live_vaccinations_given(timeline: Timeline, as_of: date) -> Iterable[Vaccination]:

@@ -6,7 +6,7 @@ import json
 from datetime import date
 from typing import Any
 
-from igwatch.cli import today
+from igwatch.clock import today
 from igwatch.engine import assess
 from igwatch.fhir.ingest import load_timeline
 from igwatch.knowledge.profile import load_profile

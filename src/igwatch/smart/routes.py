@@ -56,14 +56,13 @@ from igwatch.smart.launches import Launch, LaunchStore, PendingLaunch
 from igwatch.smart.registrations import EhrRegistration, Registrations
 from igwatch.store import Database, record_audit
 from igwatch.timeline import Timeline
-from igwatch.web.routes import (
-    CSP,
+from igwatch.web.patient_pages import (
     leaflet_context,
     patient_page_context,
-    render,
     summary_pdf_response,
     summary_response,
 )
+from igwatch.web.site import CSP, render
 
 log = logging.getLogger("igwatch.smart")
 

@@ -23,7 +23,7 @@ import pytest
 from igwatch.engine import assess
 from igwatch.fhir.ingest import build_timeline
 from igwatch.knowledge.profile import load_profile
-from igwatch.population import duckdb_engine
+from igwatch.population import duckdb_executor
 from igwatch.population.screen import ScreenOptions, screen
 from tests.population.exports import bundle_resources, patient_bundles, write_export
 
@@ -148,8 +148,8 @@ def test_since_cache_rescreen_gives_the_same_worklist_without_reading_json_or_re
     def no_assess(*_args: Any, **_kwargs: Any) -> None:
         raise AssertionError("the re-screen assessed a patient whose records did not change")
 
-    monkeypatch.setattr(duckdb_engine.DuckDBViewRunner, "run", no_json_scan)
-    monkeypatch.setattr(duckdb_engine.Assessor, "__call__", no_assess)
+    monkeypatch.setattr(duckdb_executor.DuckDBViewRunner, "run", no_json_scan)
+    monkeypatch.setattr(duckdb_executor.Assessor, "__call__", no_assess)
     screen(vignette_export, options(tmp_path / "second", cache_dir=cache))
     first = pq.read_table(tmp_path / "first" / "worklist.parquet")
     second = pq.read_table(tmp_path / "second" / "worklist.parquet")
@@ -174,13 +174,13 @@ def test_a_changed_file_is_extracted_again(vignette_export: Path, tmp_path: Path
 def count_assessments(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """From now on, every patient the DuckDB engine assesses is appended to the returned list."""
     assessed: list[str] = []
-    real_call = duckdb_engine.Assessor.__call__
+    real_call = duckdb_executor.Assessor.__call__
 
     def counting(self: Any, patient_id: str, rows: list[dict[str, Any]]) -> Any:
         assessed.append(patient_id)
         return real_call(self, patient_id, rows)
 
-    monkeypatch.setattr(duckdb_engine.Assessor, "__call__", counting)
+    monkeypatch.setattr(duckdb_executor.Assessor, "__call__", counting)
     return assessed
 
 

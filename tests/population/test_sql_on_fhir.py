@@ -77,7 +77,7 @@ def spark_session() -> Any:
 @functools.cache
 def spark_results(file: str) -> dict[str, Outcome]:
     """Every test of one suite file over one cached DataFrame of its resources."""
-    from igwatch.population.sof.spark_engine import SparkViewRunner
+    from igwatch.population.sof.spark_views import SparkViewRunner
 
     spark = spark_session()
     source = spark.createDataFrame(

@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 from igwatch import __version__
 from igwatch.knowledge.profile import Profile
 from igwatch.population import extract
-from igwatch.population.sof.duckdb_engine import sql_string
+from igwatch.population.sof.duckdb_views import sql_string
 from igwatch.population.worklist import WORKLIST_SCHEMA
 
 RESULTS_FILE: Final = "results.parquet"

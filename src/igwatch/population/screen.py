@@ -97,15 +97,17 @@ def screen(export_dir: Path, options: ScreenOptions) -> ScreenReport:
                 advance(1)
             if options.engine == "spark":
                 require_spark()
-                from igwatch.population import spark_engine
+                from igwatch.population import spark_executor
 
-                output = spark_engine.run(
+                output = spark_executor.run(
                     export, assessor, steps, options.cache_dir, emit, options.spark_master, options.spark_conf
                 )
             else:
-                from igwatch.population import duckdb_engine
+                from igwatch.population import duckdb_executor
 
-                output = duckdb_engine.run(export, assessor, steps, options.cache_dir, emit, options.workers)
+                output = duckdb_executor.run(
+                    export, assessor, steps, options.cache_dir, emit, options.workers
+                )
             with steps.step("write (worklist and summary)", total=2) as advance:
                 files = list(worklist.close())
                 advance(1)

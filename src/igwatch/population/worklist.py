@@ -196,7 +196,7 @@ class WorklistWriter:
     def close(self) -> tuple[Path, Path]:
         import duckdb
 
-        from igwatch.population.sof.duckdb_engine import sql_string
+        from igwatch.population.sof.duckdb_views import sql_string
 
         self._flush()
         self._writer.close()

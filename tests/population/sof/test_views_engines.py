@@ -78,7 +78,7 @@ def test_typed_and_json_modes_agree(view_path: Path) -> None:
 @pytest.mark.spark
 @pytest.mark.parametrize("view_path", VIEWS, ids=[p.stem for p in VIEWS])
 def test_spark_agrees_with_duckdb(view_path: Path) -> None:
-    from igwatch.population.sof.spark_engine import SparkViewRunner
+    from igwatch.population.sof.spark_views import SparkViewRunner
     from tests.population.test_sql_on_fhir import spark_session
 
     spark = spark_session()

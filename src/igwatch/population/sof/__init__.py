@@ -53,10 +53,10 @@ decimal → DOUBLE; everything else → text as in the JSON (dates stay partial)
 
 from __future__ import annotations
 
-from igwatch.population.sof.duckdb_engine import DuckDBViewRunner, view_sql
+from igwatch.population.sof.duckdb_views import DuckDBViewRunner, view_sql
 from igwatch.population.sof.errors import UnsupportedFeatureError, ViewDefinitionError
 from igwatch.population.sof.plan import Column, SelectNode, ViewDefinition, load_view
-from igwatch.population.sof.spark_engine import SparkViewRunner
+from igwatch.population.sof.spark_views import SparkViewRunner
 
 __all__ = [
     "Column",

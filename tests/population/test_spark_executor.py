@@ -18,7 +18,7 @@ import pytest
 
 from igwatch.population import extract
 from igwatch.population.assessor import patient_groups
-from igwatch.population.spark_engine import _assess_partitions, prefiltered
+from igwatch.population.spark_executor import _assess_partitions, prefiltered
 from igwatch.population.worklist import WORKLIST_SCHEMA
 
 # Set at collection, before any test starts Spark: its Python workers need this interpreter.
@@ -82,7 +82,7 @@ TRICKY_LINES = [
 
 @pytest.mark.spark
 def test_prefilter_keeps_the_lines_duckdb_keeps(tmp_path: Path) -> None:
-    from igwatch.population.spark_engine import session
+    from igwatch.population.spark_executor import session
 
     cohort = tmp_path / "cohort"
     subprocess.run(
@@ -110,7 +110,7 @@ def test_prefilter_keeps_the_lines_duckdb_keeps(tmp_path: Path) -> None:
 
 @pytest.mark.spark
 def test_a_sites_spark_settings_override_igwatchs() -> None:
-    from igwatch.population.spark_engine import session
+    from igwatch.population.spark_executor import session
 
     spark = session("local[1]", {"spark.sql.shuffle.partitions": "3", "spark.igwatch.site": "north"})
     assert spark.conf.get("spark.sql.shuffle.partitions") == "3"

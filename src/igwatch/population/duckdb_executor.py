@@ -1,5 +1,5 @@
-"""The embedded engine: DuckDB runs the igwatch ViewDefinitions and the relevance filter, then the
-screened patients' rows stream out in Arrow batches ordered by patient and are assessed in
+"""The screen executed in-process: DuckDB runs the igwatch ViewDefinitions and the relevance
+filter, then the screened patients' rows stream out in Arrow batches ordered by patient and are assessed in
 Python (optionally by a pool of worker processes). Memory is bounded by DuckDB's own limit plus
 one batch, not by the cohort.
 """
@@ -27,7 +27,7 @@ from igwatch.population.export import Export, locate_bad_line
 from igwatch.population.progress import Steps
 from igwatch.population.result import EngineOutput
 from igwatch.population.results_cache import ResultCache, settings_key
-from igwatch.population.sof.duckdb_engine import DuckDBViewRunner, sql_string
+from igwatch.population.sof.duckdb_views import DuckDBViewRunner, sql_string
 
 BATCH_ROWS = 10_000
 CHUNK_PATIENTS = 250

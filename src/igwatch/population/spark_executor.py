@@ -1,4 +1,4 @@
-"""The distributed engine: Spark SQL runs the same igwatch ViewDefinitions and the same relevance
+"""The screen executed on Spark: Spark SQL runs the same igwatch ViewDefinitions and the same relevance
 filter, then ``mapInArrow`` runs ``assess`` on the executors over partitions of whole patients
 (rows ordered by patient), so no patient data is collected to the driver. Spark writes the
 per-patient results as Parquet; the driver reads back only those results (one row per screened
@@ -114,8 +114,8 @@ def _check_lines(spark: SparkSession, paths: list[Path]) -> None:
 def extract_views(spark: SparkSession, export: Export, steps: Steps, cache: Path) -> frozenset[str]:
     """Write each view's output as Parquet under ``cache`` (reused while its files are unchanged)
     and register it as a temporary view ``igw_v_*``."""
-    from igwatch.population.duckdb_engine import view_key
-    from igwatch.population.sof.spark_engine import SparkViewRunner
+    from igwatch.population.duckdb_executor import view_key
+    from igwatch.population.sof.spark_views import SparkViewRunner
 
     runner = SparkViewRunner(spark)
     vocab = extract.vocabulary()

@@ -21,9 +21,10 @@ import duckdb
 import pyarrow as pa
 
 from igwatch.errors import InputRefused
+from igwatch.fhir.reader import first_bad_line
 from igwatch.population import extract
 from igwatch.population.assessor import ROW_ORDER, Assessed, Assessor, whole_patients
-from igwatch.population.export import Export, locate_bad_line
+from igwatch.population.export import Export
 from igwatch.population.progress import Steps
 from igwatch.population.result import EngineOutput
 from igwatch.population.results_cache import ResultCache, settings_key
@@ -92,7 +93,7 @@ def extract_views(
                 try:
                     _extract_one(con, runner, rtype, paths, vocab, parquet, table)
                 except duckdb.Error as exc:
-                    problem = locate_bad_line(paths)
+                    problem = first_bad_line(paths)
                     raise InputRefused(problem or f"{paths[0].name}: cannot be read ({exc})") from None
                 if parquet is not None:
                     entries[rtype] = {"signature": signature, "view": view_key(rtype)}

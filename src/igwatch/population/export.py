@@ -9,9 +9,7 @@ refused, naming the file and the line; nothing is written.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,32 +77,3 @@ def find_export(root: Path, wanted: frozenset[str] | set[str] | None = None) -> 
         raise InputRefused(f"{root}: no NDJSON files (expected e.g. Patient.ndjson, Observation.ndjson)")
     ordered = {rtype: sorted(paths, key=_natural) for rtype, paths in sorted(files.items())}
     return Export(root, ordered, tuple(notes))
-
-
-def locate_bad_line(paths: list[Path]) -> str | None:
-    """The first problem in these NDJSON files as ``file line N: …``, or None if all lines parse.
-
-    Used only after the engine has failed to read a file, to name the file and line exactly.
-    """
-    for path in paths:
-        try:
-            with path.open("rb") as raw:
-                magic = raw.read(2)
-            opener = gzip.open if magic == b"\x1f\x8b" else open
-            with opener(path, "rt", encoding="utf-8") as handle:
-                for number, line in enumerate(handle, start=1):
-                    if not line.strip():
-                        continue
-                    try:
-                        obj = json.loads(line)
-                    except (json.JSONDecodeError, RecursionError):
-                        return f"{path.name} line {number}: not valid JSON"
-                    if not isinstance(obj, dict):
-                        return f"{path.name} line {number}: not a JSON object"
-                    if not isinstance(obj.get("resourceType"), str):
-                        return f"{path.name} line {number}: no resourceType"
-        except UnicodeDecodeError:
-            return f"{path.name}: not UTF-8 text"
-        except (OSError, EOFError) as exc:
-            return f"{path.name}: cannot be read ({exc})"
-    return None

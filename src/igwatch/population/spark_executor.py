@@ -23,9 +23,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from igwatch.errors import InputRefused
+from igwatch.fhir.reader import first_bad_line
 from igwatch.population import extract
 from igwatch.population.assessor import ROW_ORDER, Assessor, whole_patients
-from igwatch.population.export import Export, locate_bad_line
+from igwatch.population.export import Export
 from igwatch.population.progress import Steps
 from igwatch.population.result import EngineOutput
 from igwatch.population.worklist import WORKLIST_SCHEMA
@@ -107,7 +108,7 @@ def _check_lines(spark: SparkSession, paths: list[Path]) -> None:
         frame.where("trim(value) != '' AND get_json_object(value, '$.resourceType') IS NULL").limit(1).count()
     )
     if bad:
-        problem = locate_bad_line(paths)
+        problem = first_bad_line(paths)
         raise InputRefused(problem or f"{paths[0].name}: a line is not a JSON FHIR resource")
 
 

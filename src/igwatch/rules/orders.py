@@ -17,7 +17,7 @@ from typing import Any
 from igwatch.assessment import Assessment, Priority, Reason, Recommendation
 from igwatch.dosing import dose_block
 from igwatch.facts import DEFAULT_IGRT_INTERVAL_DAYS
-from igwatch.fhir.ingest import FULL_URL_KEY
+from igwatch.fhir.reader import FULL_URL_KEY
 from igwatch.knowledge.catalog import knowledge
 from igwatch.knowledge.profile import Profile
 from igwatch.timeline import MedicationRecord, Timeline

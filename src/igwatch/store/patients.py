@@ -18,9 +18,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
-import re
-import zlib
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -31,8 +29,21 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from igwatch.errors import InputRefused
 from igwatch.fhir.bulk import list_export
-from igwatch.fhir.inflate import TooLarge, bounded_lines, inflate_document
-from igwatch.fhir.ingest import FULL_URL_KEY, build_timeline, parse_input, read_path, resources_from_json
+from igwatch.fhir.ingest import build_timeline
+from igwatch.fhir.reader import (
+    CLINICAL_TYPES,
+    FHIR_TYPE,
+    FULL_URL_KEY,
+    bundle_places,
+    ndjson_file,
+    ndjson_records,
+    parse_input,
+    patient_of,
+    read_path,
+    type_and_id,
+    type_and_id_of,
+    whole_json,
+)
 from igwatch.store.db import Database, clean_text
 from igwatch.store.models import PatientRecord, ResourceRecord
 from igwatch.timeline import Timeline
@@ -40,26 +51,9 @@ from igwatch.timeline import Timeline
 #: File names a bulk export directory is read for.
 INPUT_SUFFIXES: Final = (".ndjson", ".ndjson.gz", ".json", ".json.gz")
 _NDJSON_SUFFIXES: Final = (".ndjson", ".ndjson.gz", ".jsonl")
-_FHIR_ID: Final = re.compile(r"[A-Za-z0-9\-.]{1,64}")
-_FHIR_TYPE: Final = re.compile(r"[A-Z][A-Za-z]{0,63}")
-_PATIENT_FIELDS: Final = ("subject", "patient")
-#: Types ``build_timeline`` reads as clinical records; without a subject they belong to the file's
-#: only patient, as ingest decides.
-_CLINICAL_TYPES: Final = frozenset(
-    {
-        "Observation",
-        "Condition",
-        "Immunization",
-        "ServiceRequest",
-        "MedicationStatement",
-        "MedicationRequest",
-        "MedicationAdministration",
-    }
-)
 _BATCH: Final = 500
 MAX_FULL_URL_BYTES: Final = 1000
 _PROGRESS_EVERY: Final = 1000
-_MAX_BUNDLE_DEPTH: Final = 32  # as ingest: absurdly nested bundles stop there
 
 
 class PatientNotFound(InputRefused):
@@ -120,102 +114,6 @@ def _input_files(path: Path) -> tuple[list[Path], list[str]]:
     return [path], []
 
 
-def _ndjson_records(
-    stream: IO[bytes], name: str, compressed: bool
-) -> Iterator[tuple[list[dict[str, Any]], str]]:
-    """The resources of each NDJSON line, with ``line N``; refusals word it as ingest does."""
-    number = 0
-    found = False
-    try:
-        for number, raw in enumerate(bounded_lines(stream, name, compressed), start=1):
-            try:
-                line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
-            except UnicodeDecodeError:
-                raise InputRefused(f"{name} line {number}: not FHIR JSON (not UTF-8 text)") from None
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except (ValueError, RecursionError):
-                raise InputRefused(f"{name} line {number}: not valid JSON") from None
-            if not isinstance(obj, dict):
-                raise InputRefused(f"{name} line {number}: not a JSON object")
-            if not isinstance(obj.get("resourceType"), str):
-                raise InputRefused(f"{name} line {number}: no resourceType")
-            found = True
-            yield resources_from_json(obj), f"line {number}"
-    except (OSError, EOFError, zlib.error) as error:
-        if compressed:
-            raise InputRefused(f"{name}: not a valid gzip file (broken after line {number})") from None
-        raise InputRefused(f"{name}: cannot be read ({getattr(error, 'strerror', None) or error})") from None
-    if not found:
-        raise InputRefused(f"{name}: no resources")
-
-
-def _ndjson_stream(path: Path, name: str) -> Iterator[tuple[list[dict[str, Any]], str]]:
-    try:
-        raw = path.open("rb")
-    except OSError as error:
-        raise InputRefused(f"{name}: cannot be read ({error.strerror or error})") from None
-    with raw:
-        compressed = raw.read(2) == b"\x1f\x8b"
-        raw.seek(0)
-        if compressed:
-            with gzip.GzipFile(fileobj=raw, mode="rb") as unzipped:
-                yield from _ndjson_records(cast(IO[bytes], unzipped), name, compressed=True)
-        else:
-            yield from _ndjson_records(raw, name, compressed=False)
-
-
-def _whole_json(data: bytes, name: str) -> object | None:
-    """``data`` as one JSON document, or None when it is not one (NDJSON, broken, not text)."""
-    try:
-        if data[:2] == b"\x1f\x8b":
-            data = inflate_document(data, name)
-        doc: object = json.loads(data.decode("utf-8-sig"))
-    except TooLarge:
-        raise
-    except (InputRefused, OSError, EOFError, zlib.error, ValueError, RecursionError):
-        return None
-    return doc
-
-
-def _bundle_places(bundle: Mapping[str, Any], name: str) -> list[str]:
-    """The place of each resource ``resources_from_json`` takes from ``bundle``, in its order.
-
-    Ingest skips a Bundle entry that is not an object; a store must not drop data silently, so
-    such an entry (or an entry whose resource is not a FHIR resource) refuses the file.
-    """
-    places: list[str] = []
-    _walk_entries(bundle, name, "", 0, places)
-    return places
-
-
-def _walk_entries(obj: Mapping[str, Any], name: str, place: str, depth: int, places: list[str]) -> None:
-    # The same walk as ingest's flattening, so places line up with its resources.
-    if depth > _MAX_BUNDLE_DEPTH:
-        return
-    if obj.get("resourceType") != "Bundle":
-        places.append(place)
-        return
-    entries = obj.get("entry")
-    if entries is None:
-        return
-    prefix = f"{place} > " if place else ""
-    if not isinstance(entries, list):
-        raise InputRefused(f"{name} {prefix}entry: not a list of entries")
-    for number, entry in enumerate(entries, start=1):
-        where = f"{prefix}entry {number}"
-        if not isinstance(entry, dict):
-            raise InputRefused(f"{name} {where}: not a JSON object")
-        resource = entry.get("resource")
-        if resource is None:
-            continue  # e.g. a transaction's DELETE: a request and no resource
-        if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
-            raise InputRefused(f"{name} {where}: its resource is not a FHIR resource (no resourceType)")
-        _walk_entries(resource, name, where, depth + 1, places)
-
-
 @dataclass
 class _FileInput:
     """One file's resources, read lazily (NDJSON) or at once (a Bundle)."""
@@ -227,15 +125,15 @@ class _FileInput:
 
 def _read_file(path: Path, name: str, in_directory: bool) -> _FileInput:
     if path.name.endswith(_NDJSON_SUFFIXES):
-        return _FileInput(_ndjson_stream(path, name), {})
+        return _FileInput(ndjson_file(path, name), {})
     data = read_path(path)
-    doc = _whole_json(data, name)
+    doc = whole_json(data, name)
     if doc is None:
         if data[:2] == b"\x1f\x8b":  # NDJSON by content, gzipped: read as a stream, within limits
             unzipped = gzip.GzipFile(fileobj=io.BytesIO(data), mode="rb")
-            return _FileInput(_ndjson_records(cast(IO[bytes], unzipped), name, compressed=True), {})
+            return _FileInput(ndjson_records(cast(IO[bytes], unzipped), name, compressed=True), {})
         parse_input(data, name)  # refuses with ingest's message unless it is NDJSON by content
-        return _FileInput(_ndjson_records(io.BytesIO(data), name, compressed=False), {})
+        return _FileInput(ndjson_records(io.BytesIO(data), name, compressed=False), {})
     if (
         in_directory
         and isinstance(doc, dict)
@@ -244,7 +142,7 @@ def _read_file(path: Path, name: str, in_directory: bool) -> _FileInput:
     ):
         return _FileInput((), {}, skipped=True)
     is_bundle = isinstance(doc, dict) and doc.get("resourceType") == "Bundle"
-    places = _bundle_places(doc, name) if isinstance(doc, dict) and is_bundle else []
+    places = bundle_places(doc, name) if isinstance(doc, dict) and is_bundle else []
     resources = parse_input(data, name)
     if is_bundle:
         if len(places) != len(resources):  # pragma: no cover - the two walks agree by construction
@@ -254,86 +152,13 @@ def _read_file(path: Path, name: str, in_directory: bool) -> _FileInput:
     full_urls: dict[str, tuple[str, str]] = {}
     for resource in resources:
         url = resource.get(FULL_URL_KEY)
-        key = _resource_key(resource)
+        key = type_and_id_of(resource)
         if isinstance(url, str) and key is not None:
             full_urls.setdefault(url.strip(), key)
     return _FileInput([([r], p) for r, p in zip(resources, places, strict=True)], full_urls)
 
 
 # --------------------------------------------------------------------------- identifying records
-
-
-def _resource_key(resource: Mapping[str, Any]) -> tuple[str, str] | None:
-    """(type, id) of a resource; a Bundle entry without ``id`` takes it from its ``fullUrl``."""
-    rtype = resource.get("resourceType")
-    if not isinstance(rtype, str) or not _FHIR_TYPE.fullmatch(rtype):
-        return None
-    rid = resource.get("id")
-    if isinstance(rid, str) and _FHIR_ID.fullmatch(rid.strip()):
-        return rtype, rid.strip()
-    if rid is not None:
-        return None
-    url = resource.get(FULL_URL_KEY)
-    if not isinstance(url, str):
-        return None
-    url = url.strip()
-    if url.startswith("urn:uuid:"):
-        candidate = url[len("urn:uuid:") :]
-    else:
-        parts = url.split("/_history/")[0].rstrip("/").split("/")
-        candidate = parts[-1] if len(parts) >= 2 and parts[-2] == rtype else ""
-    return (rtype, candidate) if _FHIR_ID.fullmatch(candidate) else None
-
-
-def _reference_text(ref: object) -> str | None:
-    if isinstance(ref, str):
-        text = ref
-    elif isinstance(ref, dict) and isinstance(ref.get("reference"), str):
-        text = ref["reference"]
-    else:
-        return None
-    return text.strip() or None
-
-
-def _type_and_id(reference: str) -> tuple[str, str] | None:
-    """``Type/id`` of a relative or absolute reference (``_history`` dropped), else None."""
-    if reference.startswith(("urn:", "#")):
-        return None
-    parts = reference.split("/_history/")[0].rstrip("/").split("/")
-    if len(parts) >= 2 and _FHIR_TYPE.fullmatch(parts[-2]) and _FHIR_ID.fullmatch(parts[-1]):
-        return parts[-2], parts[-1]
-    return None
-
-
-def _patient_of(
-    resource: Mapping[str, Any], full_urls: Mapping[str, tuple[str, str]]
-) -> tuple[str | None, bool]:
-    """The patient a record is about, and whether it may be the file's only patient's.
-
-    Mirrors ingest's reading of ``subject`` / ``patient``: a ``Patient/<id>`` reference (relative,
-    absolute or through a Bundle ``fullUrl``) names the patient; a reference that cannot be checked
-    (an unknown ``urn:uuid:``, a contained one) or no reference on a clinical record means the
-    file's only patient, if it has exactly one.
-    """
-    refs = [resource[f] for f in _PATIENT_FIELDS if resource.get(f) is not None]
-    if not refs:
-        return None, resource.get("resourceType") in _CLINICAL_TYPES
-    names_a_patient = False
-    for ref in refs:
-        text = _reference_text(ref)
-        if text is None or text.startswith("#"):
-            continue
-        target = full_urls.get(text)
-        if target is not None:
-            if target[0] == "Patient":
-                return target[1], False
-            continue
-        key = _type_and_id(text)
-        if key is not None and key[0] == "Patient":
-            return key[1], False
-        if "Patient/" in text and not text.startswith("urn:"):
-            names_a_patient = True
-    return None, not names_a_patient
 
 
 # --------------------------------------------------------------------------- writing a file
@@ -375,10 +200,10 @@ class _FileWriter:
         self.repeated = 0
 
     def add(self, resource: dict[str, Any], place: str) -> None:
-        key = _resource_key(resource)
+        key = type_and_id_of(resource)
         if key is None:
             rtype = resource.get("resourceType")
-            what = rtype if isinstance(rtype, str) and _FHIR_TYPE.fullmatch(rtype) else "a resource"
+            what = rtype if isinstance(rtype, str) and FHIR_TYPE.fullmatch(rtype) else "a resource"
             self.issues.append(f"{self.source} {place}: {what} without a valid type and id; not stored")
             return
         if key in self.seen:  # as ingest: the first record with a key is the one read
@@ -400,7 +225,7 @@ class _FileWriter:
             maybe_only = False
             self._patient(resource, rid)
         else:
-            patient_id, maybe_only = _patient_of(resource, self.full_urls)
+            patient_id, maybe_only = patient_of(resource, self.full_urls)
         row = {
             "resource_type": rtype,
             "id": rid,
@@ -603,7 +428,7 @@ def patient_timeline(db: Database, patient_id: str) -> Timeline:
         resources.append(resource)
     references: set[str] = set()
     _references(resources, references)
-    keys = sorted({k for k in map(_type_and_id, references) if k is not None})
+    keys = sorted({k for k in map(type_and_id, references) if k is not None})
     urls = sorted(references)
     shared: list[dict[str, Any]] = []
     if keys or urls:
@@ -625,7 +450,7 @@ def patient_timeline(db: Database, patient_id: str) -> Timeline:
                     ResourceRecord.full_url,
                 ).where(ResourceRecord.patient_id.is_(None), or_(*conditions))
                 for rtype, _rid, text, url in connection.execute(query):
-                    if rtype in _CLINICAL_TYPES:
+                    if rtype in CLINICAL_TYPES:
                         # Another record without a patient is not this patient's lab or condition.
                         continue
                     resource = json.loads(text)

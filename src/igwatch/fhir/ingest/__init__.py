@@ -2,7 +2,7 @@
 
 Two steps:
 
-- :func:`parse_input` (:mod:`.reader`) turns bytes (a Bundle, a single resource or NDJSON, gzip
+- :func:`parse_input` (:mod:`igwatch.fhir.reader`, shared with the store and the screen) turns bytes (a Bundle, a single resource or NDJSON, gzip
   or not; detected by content) into a flat list of resource dicts. Nested Bundles are flattened.
   Each resource that came from a Bundle entry with a ``fullUrl`` carries it under
   :data:`FULL_URL_KEY`, so ``urn:uuid:`` references can be resolved later from the list alone.
@@ -21,15 +21,14 @@ with defensive accessors (:mod:`.values`); no model validation on this path.
 
 from igwatch.fhir.ingest.builder import build_timeline, load_timeline
 from igwatch.fhir.ingest.patients import MAX_NAME_CHARS
-from igwatch.fhir.ingest.reader import parse_input, read_path, resources_from_json
 from igwatch.fhir.ingest.values import parse_date
 from igwatch.fhir.ingest.vocabulary import (
     ANTIBIOTIC_RESPONSE_URL,
     CONDITION_SETS,
-    FULL_URL_KEY,
     VACCINE_SETS,
     medication_sets,
 )
+from igwatch.fhir.reader import FULL_URL_KEY, parse_input, read_path, resources_from_json
 
 __all__ = [
     "ANTIBIOTIC_RESPONSE_URL",

@@ -10,8 +10,8 @@ from igwatch.errors import InputRefused
 from igwatch.fhir.ingest.conditions import ConditionReader
 from igwatch.fhir.ingest.medications import MedicationReader
 from igwatch.fhir.ingest.observations import ObservationReader
-from igwatch.fhir.ingest.reader import parse_input, read_path
 from igwatch.fhir.ingest.service_requests import ServiceRequestReader
+from igwatch.fhir.reader import parse_input, read_path
 from igwatch.timeline import Timeline
 
 

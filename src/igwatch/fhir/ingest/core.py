@@ -10,8 +10,8 @@ from typing import Any
 from igwatch.fhir import terminology as tx
 from igwatch.fhir.ingest.index import ResourceIndex, record_key, resource_key
 from igwatch.fhir.ingest.patients import choose_patient, patient_name, patients_in
-from igwatch.fhir.ingest.values import as_str, parse_date, reference_text
-from igwatch.fhir.ingest.vocabulary import CLINICAL_TYPES, FULL_URL_KEY
+from igwatch.fhir.ingest.values import as_str, parse_date
+from igwatch.fhir.reader import CLINICAL_TYPES, FULL_URL_KEY, reference_text
 from igwatch.timeline import DataIssue, IssueSeverity, Patient, Sex, Timeline
 
 

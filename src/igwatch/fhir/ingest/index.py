@@ -8,8 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from igwatch.fhir.ingest.values import as_str, objects_in, reference_text
-from igwatch.fhir.ingest.vocabulary import FULL_URL_KEY
+from igwatch.fhir.ingest.values import as_str, objects_in
+from igwatch.fhir.reader import FULL_URL_KEY, reference_text
 
 
 @dataclass

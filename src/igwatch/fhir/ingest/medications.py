@@ -27,11 +27,11 @@ from igwatch.fhir.ingest.values import (
 from igwatch.fhir.ingest.vocabulary import (
     CATEGORY,
     MEDICATION_CATEGORIES,
-    MEDICATION_TYPES,
     PERIOD_UNIT_DAYS,
     ROUTE_CODES,
     medication_sets,
 )
+from igwatch.fhir.reader import MEDICATION_TYPES
 from igwatch.fhir.units import UnitError, quantity_value
 from igwatch.timeline import MedicationCategory, MedicationRecord, MedicationResource, Route
 

@@ -115,13 +115,6 @@ def codings_of(concept: object) -> list[Mapping[str, Any]]:
     return [c for c in codings if is_object(c)] if isinstance(codings, list) else []
 
 
-def reference_text(reference: object) -> str | None:
-    """The target of a Reference object, or of a reference given as a bare string."""
-    if isinstance(reference, str):
-        return as_str(reference)
-    return as_str(reference.get("reference")) if is_object(reference) else None
-
-
 def has_code(concept: object, system: str, codes: Collection[str]) -> str | None:
     for coding in codings_of(concept):
         code = as_str(coding.get("code"))

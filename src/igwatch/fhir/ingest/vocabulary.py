@@ -9,9 +9,6 @@ from igwatch.fhir import terminology as tx
 from igwatch.fhir.units import UnitKind
 from igwatch.timeline import LabKind, MedicationCategory, Route, Severity
 
-#: Key under which :func:`parse_input` keeps a resource's Bundle ``entry.fullUrl``.
-FULL_URL_KEY: Final = "__igwatch_fullUrl"
-
 ANTIBIOTIC_RESPONSE_URL: Final = "https://igwatch.dev/fhir/StructureDefinition/antibiotic-response"
 
 # Value set ids (igwatch/knowledge/valuesets/<id>.json) → lab kind.
@@ -99,10 +96,6 @@ PERIOD_UNIT_DAYS: Final[dict[str, float]] = {
 COMPARATORS: Final = frozenset({"<", "<=", ">", ">="})
 SKIP_RESULT_STATUSES: Final = frozenset({"entered-in-error", "cancelled"})
 
-MEDICATION_TYPES: Final[frozenset[str]] = frozenset(
-    {"MedicationStatement", "MedicationRequest", "MedicationAdministration"}
-)
-
 
 OBSERVATION_SETS: Final = frozenset({*LAB_VALUESETS, SEROLOGY_VALUESET})
 CONDITION_SETS: Final = frozenset({INFECTION_VALUESET, *INFECTION_CONCEPTS, *DIAGNOSIS_VALUESETS})
@@ -117,10 +110,6 @@ CATEGORY: Final[dict[str, MedicationCategory]] = {
     "immune-globulin": "immune-globulin",
     "antibiotic": "antibiotic",
 }
-
-CLINICAL_TYPES: Final = frozenset(
-    {"Observation", "Condition", "Immunization", "ServiceRequest", *MEDICATION_TYPES}
-)
 
 
 @lru_cache(maxsize=8)

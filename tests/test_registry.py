@@ -8,6 +8,7 @@ from igwatch.knowledge.catalog import knowledge
 from igwatch.knowledge.profile import load_profile
 from igwatch.rules import registered_rules
 from igwatch.rules.orders import order_rules
+from igwatch.worklist import FLAG_KEYS
 
 
 def test_every_catalog_entry_has_exactly_one_rule() -> None:
@@ -32,3 +33,11 @@ def test_every_parameter_a_catalog_entry_names_is_in_the_profile() -> None:
     for entry in knowledge().catalog.values():
         missing = [key for key in entry.parameters if key not in known]
         assert not missing, f"{entry.id}: {missing}"
+
+
+def test_every_worklist_flag_a_catalog_entry_names_is_a_worklist_column() -> None:
+    named = {e.id: e.worklist_flag for e in knowledge().catalog.values() if e.worklist_flag}
+    assert set(named.values()) <= set(FLAG_KEYS), named
+    # the flags not taken from a recommendation come from the monitoring and the facts
+    assert set(FLAG_KEYS) - set(named.values()) == {"overdue", "active_infection"}
+    assert named["vaccine.live-avoid"] == "live_vaccine"

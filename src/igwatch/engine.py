@@ -113,8 +113,8 @@ def _alerts(facts: Facts, recommendations: list[Recommendation], profile: Profil
             f"life-threatening infection in the last {profile.critical_recent_days} days: "
             + "; ".join(e.describe() for e in recent)
         )
-    if any(r.id == "vaccine.live-avoid" for r in recommendations):
-        alerts.append("no live vaccines")
+    catalog = knowledge().catalog
+    alerts.extend(a for r in recommendations if (a := catalog[r.id].bottom_line_alert))
     return alerts
 
 

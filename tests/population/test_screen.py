@@ -25,6 +25,7 @@ from igwatch.fhir.ingest import build_timeline
 from igwatch.knowledge.profile import load_profile
 from igwatch.population import duckdb_executor
 from igwatch.population.screen import ScreenOptions, screen
+from igwatch.worklist import FLAG_KEYS
 from tests.population.exports import bundle_resources, patient_bundles, write_export
 
 AS_OF = date(2026, 10, 15)
@@ -104,6 +105,13 @@ def test_worklist_rows_and_columns(vignette_screen: Path) -> None:
     assert row["igm_date"] == date(2026, 9, 1) and row["igm_state"] == "low"
     assert row["ofatumumab_status"] == "current" and row["igrt_status"] == "current"
     assert row["b_cell_status"] == "presumed-depleted"
+    # the same flags the web worklist filters on
+    assert row["overdue"] is True and row["igrt_criteria"] is False and row["active_infection"] is False
+    flagged = {key: {pid for pid, r in rows.items() if r[key]} for key in FLAG_KEYS}
+    assert "pat-v-live-vaccine-on-therapy" in flagged["live_vaccine"]
+    assert all("vaccine.live-avoid" in rows[pid]["recommendations"] for pid in flagged["live_vaccine"])
+    assert all("igrt.start" in rows[pid]["recommendations"] for pid in flagged["igrt_criteria"])
+    assert flagged["active_infection"] and flagged["review_ofatumumab"]
     # a patient in neither population is not on the worklist
     assert "pat-v-not-applicable-ms-only" not in rows
     assert all(r["in_scope"] for r in rows.values())

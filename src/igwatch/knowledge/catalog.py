@@ -69,6 +69,8 @@ class CatalogEntry:
     order: int = 0
     aliases: tuple[str, ...] = ()
     door: str = "assess"  # "order": judged by the order hooks' rules only (rules/orders.py)
+    worklist_flag: str = ""  # the worklist column it sets when it fires (igwatch.worklist)
+    bottom_line_alert: str = ""  # what the bottom line always adds while it fires (§5, end)
 
     def summary_for(self, variant: str | None) -> str:
         if variant is None:
@@ -147,6 +149,8 @@ def _load_catalog(path: Path, statements: dict[str, Statement]) -> dict[str, Cat
             order=order,
             aliases=_tuple_of_str(item, "aliases"),
             door=item.get("door", "assess"),
+            worklist_flag=item.get("worklist_flag", ""),
+            bottom_line_alert=item.get("bottom_line_alert", ""),
         )
         if entry.priority not in PRIORITIES:
             raise KnowledgeError(f"catalog {entry.id}: priority {entry.priority!r}")

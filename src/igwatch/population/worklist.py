@@ -36,6 +36,7 @@ import pyarrow.parquet as pq
 from igwatch.assessment import PRIORITY_RANK, Assessment
 from igwatch.engine import DECEASED
 from igwatch.knowledge.catalog import knowledge
+from igwatch.worklist import FLAG_KEYS, worklist_flags
 
 WORKLIST_SCHEMA: Final = pa.schema(
     [
@@ -48,6 +49,7 @@ WORKLIST_SCHEMA: Final = pa.schema(
         ("top_priority", pa.string()),
         ("critical_count", pa.int32()),
         ("warning_count", pa.int32()),
+        *((key, pa.bool_()) for key in FLAG_KEYS),
         ("ig_panel_due", pa.date32()),
         ("ig_panel_overdue", pa.bool_()),
         ("igg_trough_due", pa.date32()),
@@ -103,6 +105,7 @@ def patient_row(assessment: Assessment) -> dict[str, Any]:
         "critical_count": sum(r.priority == "critical" for r in recs),
         "warning_count": sum(r.priority == "warning" for r in recs),
     }
+    row.update(worklist_flags(assessment))
     for test, prefix in (("ig-panel", "ig_panel"), ("igg-trough", "igg_trough"), ("cd19", "cd19")):
         entry = monitoring.get(test)  # type: ignore[call-overload]
         row[f"{prefix}_due"] = entry.due if entry else None

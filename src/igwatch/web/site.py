@@ -39,7 +39,6 @@ from igwatch.settings import ServerSettings
 from igwatch.store import Database, list_patients, patient_timeline, record_audit
 from igwatch.store.sessions import SessionUser, session_user
 from igwatch.timeline import Timeline
-from igwatch.web import views
 from igwatch.web.auth import (
     CSRF_FIELD,
     CSRF_HEADER,
@@ -56,6 +55,7 @@ from igwatch.web.auth import (
 )
 from igwatch.web.demo import DEMO_AS_OF
 from igwatch.web.sso import PendingLogins, SsoProvider, load_sso
+from igwatch.worklist import WORKLIST_FLAGS
 
 WEB_DIR = Path(__file__).parent
 STATIC_DIR = WEB_DIR / "static"
@@ -81,7 +81,7 @@ def _environment() -> Environment:
         lstrip_blocks=True,
     )
     env.globals["version"] = __version__
-    env.globals["flag_columns"] = views.WORKLIST_FLAGS
+    env.globals["flag_columns"] = WORKLIST_FLAGS
     return env
 
 

@@ -27,19 +27,10 @@ from igwatch.render.words import (
     population_label,
 )
 from igwatch.timeline import Timeline
+from igwatch.worklist import WORKLIST_FLAGS, worklist_flags
 
 IG_KINDS = ("igg", "igm", "iga")
 IG_LABEL = {"igg": "IgG", "igm": "IgM", "iga": "IgA"}
-
-# Worklist columns: (key, heading). Each is a yes/no a nurse filters on.
-WORKLIST_FLAGS: tuple[tuple[str, str], ...] = (
-    ("overdue", "Overdue panel or trough"),
-    ("igrt_criteria", "Ig replacement criteria met"),
-    ("live_vaccine", "Live-vaccine restriction"),
-    ("review_ofatumumab", "Review stopping the B-cell-depleting agent"),
-    ("active_infection", "Active infection"),
-)
-OVERDUE_TESTS = ("ig-panel", "igg-trough")
 
 
 def _words(value: object) -> str:
@@ -233,13 +224,7 @@ CSV_COLUMNS = [
 
 def worklist_row(assessment: Assessment, name: str = "") -> WorklistRow:
     ids = assessment.recommendation_ids
-    flags = {
-        "overdue": any(m.overdue and m.test in OVERDUE_TESTS for m in assessment.monitoring),
-        "igrt_criteria": "igrt.start" in ids,
-        "live_vaccine": "vaccine.live-avoid" in ids,
-        "review_ofatumumab": "anti-cd20.consider-discontinuation" in ids,
-        "active_infection": any(e.active for e in assessment.facts.episodes),
-    }
+    flags = worklist_flags(assessment)
     return WorklistRow(
         patient_id=assessment.patient_id,
         name=one_line(name),

@@ -26,6 +26,7 @@ from igwatch.web.site import (
     log,
     render,
 )
+from igwatch.worklist import WORKLIST_FLAGS
 
 
 def worklist_router(site: WebSite) -> APIRouter:
@@ -44,7 +45,7 @@ def worklist_router(site: WebSite) -> APIRouter:
         request: Request, rows: list[views.WorklistRow]
     ) -> tuple[list[views.WorklistRow], dict[str, Any]]:
         params = request.query_params
-        active = [key for key, _ in views.WORKLIST_FLAGS if params.get(key) in ("1", "true", "on", "yes")]
+        active = [key for key, _ in WORKLIST_FLAGS if params.get(key) in ("1", "true", "on", "yes")]
         query = (params.get("q") or "").strip().lower()
         shown = [
             r
@@ -64,7 +65,7 @@ def worklist_router(site: WebSite) -> APIRouter:
         keys: dict[str, Callable[[views.WorklistRow], Any]] = {
             "patient": lambda r: r.patient_id,
             "priority": lambda r: (rank.get(r.top_priority, 3), r.patient_id),
-            **{key: by_flag(key) for key, _ in views.WORKLIST_FLAGS},
+            **{key: by_flag(key) for key, _ in WORKLIST_FLAGS},
         }
         if sort not in keys:
             sort = "priority"
@@ -84,7 +85,7 @@ def worklist_router(site: WebSite) -> APIRouter:
         profile = site.profile_for(request)
         rows = worklist_rows(as_of_value, profile)
         shown, state = filtered(request, rows)
-        counts = {key: sum(1 for r in rows if r.flags[key]) for key, _ in views.WORKLIST_FLAGS}
+        counts = {key: sum(1 for r in rows if r.flags[key]) for key, _ in WORKLIST_FLAGS}
         keep = {k: v for k, v in request.query_params.items() if k not in ("sort", "dir")}
 
         def sort_link(column: str) -> str:

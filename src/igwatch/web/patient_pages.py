@@ -102,7 +102,6 @@ def patient_page_context(
 ) -> dict[str, Any]:
     """What ``patient.html`` shows of one assessment; ``page_base`` is the path its summary, PDF
     and leaflet links hang under (the stored patient's page, or a SMART launch's)."""
-    result = assessment.to_dict()  # shown as JSON on the page, and its data issues listed
     block = assessment.dosing
     body = assessment.facts.body
     return {
@@ -122,9 +121,9 @@ def patient_page_context(
             "height_cm": round(body.height_cm, 3) if body.height_cm else "",
             "sex": body.sex or "",
         },
-        "data_issues": result["data_issues"],
+        "data_issues": assessment.data_issues,
         "chart": views.chart_data(assessment, timeline, profile),
-        "assessment_json": result,
+        "assessment_json": assessment.to_dict(),  # the contract JSON, shown on the page as it is
         "query": urlencode({"as_of": assessment.as_of.isoformat(), "profile": profile.name}),
         "page_base": page_base,
     }

@@ -20,7 +20,7 @@ import re
 import zlib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import IO, Any, Final, cast
+from typing import IO, Any, Final, TypeGuard, cast
 
 from igwatch.errors import InputRefused
 from igwatch.fhir.inflate import TooLarge, bounded_lines, inflate_document
@@ -119,18 +119,21 @@ def _flatten(obj: Mapping[str, Any], full_url: str | None, out: list[dict[str, A
         return
     if obj.get("resourceType") == "Bundle":
         for entry in _entries(obj):
-            entry_obj = entry
-            if type(entry_obj) is not dict:
+            if not _is_dict(entry):
                 continue
-            resource = entry_obj.get("resource")
-            if type(resource) is not dict or not isinstance(resource.get("resourceType"), str):
+            resource = entry.get("resource")
+            if not _is_dict(resource) or not isinstance(resource.get("resourceType"), str):
                 continue
-            _flatten(resource, _full_url_of(entry_obj), out, depth + 1)
+            _flatten(resource, _full_url_of(entry), out, depth + 1)
         return
     resource = dict(obj)
     if full_url:
         resource[FULL_URL_KEY] = full_url
     out.append(resource)
+
+
+def _is_dict(value: object) -> TypeGuard[Mapping[str, Any]]:
+    return type(value) is dict or isinstance(value, Mapping)  # a dict skips the slower ABC check
 
 
 def _entries(bundle: Mapping[str, Any]) -> list[Any]:

@@ -1,7 +1,8 @@
 """The assessment: what igwatch concludes for one patient (contract §2).
 
 Typed objects all the way to the doors, which read attributes; :meth:`Assessment.to_dict` gives
-exactly the JSON of the contract, and is called only where JSON is written. Recommendations are ordered by priority (critical, warning, info), then catalog order.
+exactly the JSON of the contract, and is called only where JSON is written. Recommendations are
+ordered by priority (critical, warning, info), then catalog order.
 """
 
 from __future__ import annotations

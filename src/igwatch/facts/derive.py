@@ -25,6 +25,9 @@ from igwatch.timeline import DataIssue, Diagnosis, Timeline, Vaccination
 
 @dataclass(frozen=True)
 class Facts:
+    """Every fact of one patient at ``as_of`` (F1 ``exposure`` … F11 ``trends``), typed: the rules,
+    the findings and every door read these attributes; :meth:`to_dict` is the contract JSON."""
+
     patient_id: str
     as_of: date
     exposure: AntiCD20Exposure

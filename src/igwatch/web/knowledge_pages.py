@@ -12,10 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from igwatch.knowledge.catalog import Knowledge
 from igwatch.render.words import parameter_value, statement_source
-from igwatch.web.site import (
-    WebSite,
-    render,
-)
+from igwatch.web.site import WebSite, render
 
 
 def knowledge_router(site: WebSite) -> APIRouter:

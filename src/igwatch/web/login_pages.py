@@ -15,11 +15,7 @@ from igwatch.render.words import one_line
 from igwatch.store import record_audit
 from igwatch.store.sessions import SessionUser, end_session, start_session
 from igwatch.web.auth import HashingBusy, csrf_token, verify_password
-from igwatch.web.site import (
-    WebSite,
-    log,
-    render,
-)
+from igwatch.web.site import WebSite, log, render
 from igwatch.web.sso import PendingLogin
 
 

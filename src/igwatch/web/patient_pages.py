@@ -19,12 +19,7 @@ from igwatch.render.html import assessment_html
 from igwatch.render.words import WEIGHT_BASIS_LABEL, dose_lines, one_line, statement_source
 from igwatch.timeline import Timeline
 from igwatch.web import views
-from igwatch.web.site import (
-    WebSite,
-    inline_style_csp,
-    render,
-    security_headers,
-)
+from igwatch.web.site import WebSite, inline_style_csp, render, security_headers
 
 
 def patient_router(site: WebSite) -> APIRouter:

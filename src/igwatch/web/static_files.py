@@ -5,11 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import FileResponse, Response
 
-from igwatch.web.site import (
-    STATIC_DIR,
-    STATIC_TYPES,
-    WebSite,
-)
+from igwatch.web.site import STATIC_DIR, STATIC_TYPES, WebSite
 
 
 def static_router(site: WebSite) -> APIRouter:

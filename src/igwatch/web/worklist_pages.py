@@ -20,12 +20,7 @@ from igwatch.render.words import one_line
 from igwatch.store import load_path
 from igwatch.web import views
 from igwatch.web.patient_pages import quote_path
-from igwatch.web.site import (
-    MAX_UPLOAD_BYTES,
-    WebSite,
-    log,
-    render,
-)
+from igwatch.web.site import MAX_UPLOAD_BYTES, WebSite, log, render
 from igwatch.worklist import WORKLIST_FLAGS
 
 

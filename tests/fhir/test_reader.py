@@ -35,12 +35,23 @@ def test_first_bad_line_names_the_file_and_the_line(tmp_path: Path, compressed: 
     assert first_bad_line([good, bad]) == f"{name} line 3: not valid JSON"
 
 
-def test_ingest_the_store_and_the_screen_refuse_a_broken_line_alike(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        ('{"resourceType": "Obs', "not valid JSON"),
+        ('["an array"]', "not a JSON object"),
+        ('{"id": "o2", "subject": {"reference": "Patient/p1"}}', "no resourceType"),
+    ],
+)
+def test_ingest_the_store_and_the_screen_refuse_a_line_that_is_not_a_resource_alike(
+    tmp_path: Path, line: str, problem: str
+) -> None:
+    """Valid JSON that is no FHIR resource is refused too: the screen used to pass over it."""
     export = tmp_path / "export"
     export.mkdir()
     _ndjson(export / "Patient.ndjson", [json.dumps(PATIENT)])
-    bad = _ndjson(export / "Observation.ndjson", [json.dumps(OBSERVATION), '{"resourceType": "Obs'])
-    expected = "Observation.ndjson line 2: not valid JSON"
+    bad = _ndjson(export / "Observation.ndjson", [json.dumps(OBSERVATION), line])
+    expected = f"Observation.ndjson line 2: {problem}"
 
     with pytest.raises(InputRefused) as ingest_refusal:
         parse_input(bad.read_bytes(), bad.name)

@@ -115,7 +115,18 @@ def _extract_one(
 ) -> None:
     """Run one resource type's view over its files (prefiltered) into a table or a Parquet file."""
     pattern = extract.prefilter_regex(rtype, vocab)
-    where = f" WHERE regexp_matches(json::VARCHAR, {sql_string(pattern)})" if pattern else ""
+    # A line that is not a FHIR resource stops the extract (extract_views then names it), as
+    # `load` and `assess` refuse it: tested on the lines the prefilter lets go, at no extra read.
+    checked = (
+        "CASE WHEN contains(json::VARCHAR, '\"resourceType\"') THEN {keep} "
+        "ELSE error('a line is not a FHIR resource') END"
+    )
+    if pattern:
+        where = (
+            f" WHERE regexp_matches(json::VARCHAR, {sql_string(pattern)}) OR {checked.format(keep='false')}"
+        )
+    else:
+        where = f" WHERE {checked.format(keep='true')}"
     source = con.sql(
         f"SELECT json AS resource FROM read_ndjson_objects({_sql_list(paths)}, compression = 'auto_detect'){where}"
     )

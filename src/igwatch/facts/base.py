@@ -18,7 +18,5 @@ STOPPED_STATUSES = frozenset({"stopped", "completed", "cancelled"})
 IGNORED_VERIFICATION = frozenset({"refuted", "entered-in-error"})
 ACTIVE_CLINICAL = frozenset({"active", "recurrence", "relapse"})
 ANTI_CD20_AGENTS = ("ofatumumab", "ocrelizumab", "rituximab", "ublituximab")
-COMPLETE_PANEL_SPAN_DAYS = 7
 IG_NAMES = {"igg": "IgG", "igm": "IgM", "iga": "IgA"}
 DEFAULT_IGRT_INTERVAL_DAYS = {"IV": 28, "SC": 7}
-IGRT_GRACE_DAYS = 28

@@ -180,7 +180,7 @@ def derive_facts(timeline: Timeline, as_of: date, profile: Profile, today: date 
         igm=igm,
         iga=iga,
         igg_severe=igg_severe(igg, profile),
-        last_panel=last_complete_panel(timeline, as_of),
+        last_panel=last_complete_panel(timeline, as_of, profile),
         episodes=tuple(episodes),
         igrt=igrt,
         prophylaxis=prophylaxis(timeline, as_of, profile, episodes),

@@ -11,7 +11,6 @@ from igwatch.dates import add_days
 from igwatch.facts.base import (
     DEFAULT_IGRT_INTERVAL_DAYS,
     IGNORED_MEDICATION_STATUSES,
-    IGRT_GRACE_DAYS,
     STOPPED_STATUSES,
     ExposureStatus,
 )
@@ -103,8 +102,10 @@ def _usable(record: MedicationRecord, as_of: date) -> bool:
     return begin is None or begin <= as_of
 
 
-def _split_courses(records: list[MedicationRecord], as_of: date) -> list[list[MedicationRecord]]:
-    """Revision 2: a gap longer than the interval + 4 weeks between one record's end or last
+def _split_courses(
+    records: list[MedicationRecord], as_of: date, grace_days: int
+) -> list[list[MedicationRecord]]:
+    """Revision 2: a gap longer than the interval + ``grace_days`` (4 weeks) between one record's end or last
     administration and the next record's start begins a new course. Undated records join the
     latest course (they can only say that replacement runs, not when)."""
     dated = sorted((r for r in records if _begin(r) is not None), key=lambda r: (_begin(r), r.id))
@@ -114,7 +115,7 @@ def _split_courses(records: list[MedicationRecord], as_of: date) -> list[list[Me
     for record in dated:
         begin = _begin(record)
         assert begin is not None
-        if not courses or reach is None or (begin - reach).days > interval + IGRT_GRACE_DAYS:
+        if not courses or reach is None or (begin - reach).days > interval + grace_days:
             courses.append([])
             reach = None
         courses[-1].append(record)
@@ -209,9 +210,14 @@ def ig_replacement(
     immunomodulatory_ids = tuple(r.id for r in immunomodulatory)
     usable = [r for r in replacement if _usable(r, as_of)]
     planned = [r for r in replacement if is_planned(r)]
-    courses = _split_courses(usable, as_of)
+    courses = _split_courses(usable, as_of, profile.igrt_grace_days)
     classified = [
-        (records, classify_course(records, as_of, _igrt_interval, IGRT_GRACE_DAYS, issues, "Ig replacement"))
+        (
+            records,
+            classify_course(
+                records, as_of, _igrt_interval, profile.igrt_grace_days, issues, "Ig replacement"
+            ),
+        )
         for records in courses
     ]
     on_igrt: list[str] = []

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from igwatch.dates import add_days, add_months, age_in_years
-from igwatch.facts.base import COMPLETE_PANEL_SPAN_DAYS, IG_NAMES, IgState
+from igwatch.facts.base import IG_NAMES, IgState
 from igwatch.knowledge.profile import Profile
 from igwatch.timeline import DataIssue, LabKind, LabResult, Timeline
 
@@ -107,15 +107,16 @@ def igg_severe(igg: Immunoglobulin, profile: Profile) -> bool:
     return is_below_limit(igg.value, igg.comparator, profile.igg_replacement_threshold_mg_dl) is True
 
 
-def last_complete_panel(timeline: Timeline, as_of: date) -> date | None:
-    """Latest date on which IgG, IgM and IgA all fall within 7 days of each other (F3)."""
+def last_complete_panel(timeline: Timeline, as_of: date, profile: Profile) -> date | None:
+    """Latest date on which IgG, IgM and IgA all fall within ``complete_panel_span_days`` of each
+    other (F3)."""
     dates = {
         kind: sorted({lab.date for lab in timeline.labs_of(kind) if lab.date <= as_of})
         for kind in ("igg", "igm", "iga")
     }
     candidates = sorted(set(dates["igg"]) | set(dates["igm"]) | set(dates["iga"]), reverse=True)
     for end in candidates:
-        start = add_days(end, -COMPLETE_PANEL_SPAN_DAYS)
+        start = add_days(end, -profile.complete_panel_span_days)
         if all(any(start <= d <= end for d in dates[kind]) for kind in dates):
             return end
     return None

@@ -39,6 +39,7 @@ class Profile(BaseModel):
     igg_replacement_threshold_mg_dl: float = PositiveFloat
     ig_result_max_age_months: int = PositiveInt
     ig_panel_interval_months: int = PositiveInt
+    complete_panel_span_days: int = Field(ge=0)
     baseline_window_days: int = PositiveInt
     baseline_recent_days: int = PositiveInt
     igrt_monitor_interval_days: int = PositiveInt
@@ -50,6 +51,7 @@ class Profile(BaseModel):
     critical_recent_days: int = PositiveInt
     anti_cd20_interval_weeks: dict[str, float]
     anti_cd20_grace_weeks: float = Field(ge=0)
+    igrt_grace_days: int = Field(ge=0)
     bcell_repletion_cd19_per_ul: float = PositiveFloat
     prophylaxis_min_days: int = PositiveInt
     prophylaxis_failure_episodes: int = PositiveInt

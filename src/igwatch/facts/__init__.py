@@ -13,7 +13,7 @@ from igwatch.facts.b_cells import BCells
 from igwatch.facts.base import DEFAULT_IGRT_INTERVAL_DAYS, IG_NAMES
 from igwatch.facts.body_size import BodySize
 from igwatch.facts.courses import Course
-from igwatch.facts.derive import Facts, derive_facts
+from igwatch.facts.derive import Facts, derive_facts, shown_number
 from igwatch.facts.diagnoses import IgmDeficiencyFact
 from igwatch.facts.exposure import AgentExposure, AntiCD20Exposure
 from igwatch.facts.ig_replacement import IgReplacement
@@ -39,5 +39,6 @@ __all__ = [
     "SpecificAntibodyResponse",
     "Trend",
     "derive_facts",
+    "shown_number",
     "trend",
 ]

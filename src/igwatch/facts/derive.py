@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import date
-from typing import Any, Final
+from typing import Any, Final, overload
 
 from igwatch.facts.antibody_response import SpecificAntibodyResponse, specific_antibody_response
 from igwatch.facts.b_cells import BCells, b_cells
@@ -123,6 +123,17 @@ def _field_names(cls: type) -> tuple[str, ...] | None:
 _JSON_SCALARS: Final = frozenset({str, int, bool, type(None)})
 
 
+@overload
+def shown_number(value: float) -> float: ...
+@overload
+def shown_number(value: None) -> None: ...
+@overload
+def shown_number(value: float | None) -> float | None: ...
+def shown_number(value: float | None) -> float | None:
+    """A measured value as the contract JSON carries it (3 decimals): every door shows this one."""
+    return None if value is None else round(value, 3)
+
+
 def _plain(value: Any) -> Any:
     """Facts as JSON: dates as ISO strings, tuples as lists, dataclasses as dicts."""
     if type(value) in _JSON_SCALARS:
@@ -140,7 +151,7 @@ def _plain(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [v if type(v) in _JSON_SCALARS else _plain(v) for v in value]
     if isinstance(value, float):
-        return round(value, 3)
+        return shown_number(value)
     return value
 
 

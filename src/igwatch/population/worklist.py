@@ -35,6 +35,7 @@ import pyarrow.parquet as pq
 
 from igwatch.assessment import PRIORITY_RANK, Assessment
 from igwatch.engine import DECEASED
+from igwatch.facts import shown_number
 from igwatch.knowledge.catalog import knowledge
 from igwatch.worklist import FLAG_KEYS, worklist_flags
 
@@ -111,7 +112,7 @@ def patient_row(assessment: Assessment) -> dict[str, Any]:
         row[f"{prefix}_due"] = entry.due if entry else None
         row[f"{prefix}_overdue"] = entry.overdue if entry else None
     for ig in (facts.igg, facts.igm, facts.iga):
-        row[f"{ig.kind}_mg_dl"] = None if ig.value is None else round(ig.value, 3)  # as the JSON says it
+        row[f"{ig.kind}_mg_dl"] = shown_number(ig.value)
         row[f"{ig.kind}_date"] = ig.date
         if ig.kind != "iga":
             row[f"{ig.kind}_state"] = ig.state

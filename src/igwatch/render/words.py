@@ -14,7 +14,7 @@ from datetime import date
 from typing import Any
 
 from igwatch.assessment import MONITORING_LABEL, DoseBlock, MonitoringEntry, Recommendation
-from igwatch.facts import IG_NAMES, AgentExposure, Episode, Facts
+from igwatch.facts import IG_NAMES, AgentExposure, Episode, Facts, shown_number
 from igwatch.knowledge.catalog import Knowledge, Statement
 from igwatch.knowledge.profile import Profile
 
@@ -262,11 +262,6 @@ def words(value: object) -> str:
     return one_line(value).replace("-", " ") if value else ""
 
 
-def _shown(value: float) -> float:
-    """A measured value as the contract JSON carries it (3 decimals): the pages say the same."""
-    return round(value, 3)
-
-
 def _day(value: date | None, missing: str = "") -> str:
     return value.isoformat() if value is not None else missing
 
@@ -293,10 +288,12 @@ def _immunoglobulins(facts: Facts) -> str:
         if ig.value is None:
             parts.append(f"{name} not measured")
             continue
-        text = f"{name} {one_line(ig.comparator or '')}{number(_shown(ig.value))} mg/dL"
+        text = f"{name} {one_line(ig.comparator or '')}{number(shown_number(ig.value))} mg/dL"
         notes = []
         if ig.state == "low":
-            notes.append("LOW" + (f", limit {number(_shown(ig.limit))}" if ig.limit is not None else ""))
+            notes.append(
+                "LOW" + (f", limit {number(shown_number(ig.limit))}" if ig.limit is not None else "")
+            )
         elif ig.state == "unknown":
             notes.append("not interpretable")
         if ig.stale:
@@ -340,14 +337,14 @@ def _ig_replacement(facts: Facts) -> str:
     if igrt.route:
         text += f", {one_line(igrt.route)}"
     if igrt.dose_g is not None:
-        text += f", {number(_shown(igrt.dose_g), 'g')}"
+        text += f", {number(shown_number(igrt.dose_g), 'g')}"
         if igrt.interval_days:
-            text += f" every {number(_shown(igrt.interval_days))} days"
+            text += f" every {number(shown_number(igrt.interval_days))} days"
     if igrt.start:
         text += f", since {igrt.start.isoformat()}"
     if igrt.latest_trough is not None:
         trough_date = _day(igrt.latest_trough_date)
-        text += f"; latest trough {number(_shown(igrt.latest_trough))} mg/dL ({trough_date})"
+        text += f"; latest trough {number(shown_number(igrt.latest_trough))} mg/dL ({trough_date})"
     return text
 
 
@@ -362,7 +359,7 @@ def key_findings(facts: Facts) -> list[tuple[str, str]]:
         b_cells = facts.b_cells
         text = words(b_cells.status)
         if b_cells.latest_cd19 is not None:
-            cd19 = number(_shown(b_cells.latest_cd19))
+            cd19 = number(shown_number(b_cells.latest_cd19))
             text += f"; CD19 {cd19} cells/µL ({_day(b_cells.latest_cd19_date)})"
         rows.append(("B cells", text))
     if facts.igm_deficiency.status != "none":
@@ -376,10 +373,10 @@ def key_findings(facts: Facts) -> list[tuple[str, str]]:
         rows.append(("Antibiotic prophylaxis", words(facts.prophylaxis.status) + failed))
     body = facts.body
     if body.weight_kg is not None:
-        text = number(_shown(body.weight_kg), "kg")
+        text = number(shown_number(body.weight_kg), "kg")
         if body.weight_date:
             text += f" ({body.weight_date.isoformat()})"
         if body.bmi is not None:
-            text += f", BMI {number(round(float(_shown(body.bmi)), 1))}"
+            text += f", BMI {number(round(float(shown_number(body.bmi)), 1))}"
         rows.append(("Weight", text))
     return rows

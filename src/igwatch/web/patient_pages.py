@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from igwatch.assessment import Assessment
 from igwatch.dosing import dose_block
+from igwatch.facts import shown_number
 from igwatch.knowledge.catalog import knowledge
 from igwatch.knowledge.profile import Profile
 from igwatch.render.html import assessment_html
@@ -112,8 +113,8 @@ def patient_page_context(
         "monitoring": views.monitoring(assessment),
         "dose_rows": dose_lines(block) if block is not None else None,
         "dose_form": {
-            "weight_kg": round(body.weight_kg, 3) if body.weight_kg else "",
-            "height_cm": round(body.height_cm, 3) if body.height_cm else "",
+            "weight_kg": shown_number(body.weight_kg) if body.weight_kg else "",
+            "height_cm": shown_number(body.height_cm) if body.height_cm else "",
             "sex": body.sex or "",
         },
         "data_issues": assessment.data_issues,

@@ -14,7 +14,7 @@ from typing import Any
 
 from igwatch.assessment import Assessment
 from igwatch.engine import DECEASED
-from igwatch.facts import Episode
+from igwatch.facts import Episode, shown_number
 from igwatch.knowledge.catalog import Knowledge
 from igwatch.knowledge.profile import Profile
 from igwatch.render.words import (
@@ -50,11 +50,6 @@ def _day(value: date | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _value(value: float | None) -> float | None:
-    """A measured value as the contract JSON carries it (3 decimals)."""
-    return None if value is None else round(value, 3)
-
-
 def chart_data(assessment: Assessment, timeline: Timeline, profile: Profile) -> dict[str, Any]:
     """The chart's data: results up to as-of, limits, trends, therapy bands and infections."""
     facts = assessment.facts
@@ -70,15 +65,15 @@ def chart_data(assessment: Assessment, timeline: Timeline, profile: Profile) -> 
             for lab in labs
         ]
     igs = {ig.kind: ig for ig in (facts.igg, facts.igm, facts.iga)}
-    limits = {kind: _value(ig.limit) for kind, ig in igs.items()}
-    latest = {kind: {"date": _day(ig.date), "value": _value(ig.value)} for kind, ig in igs.items()}
+    limits = {kind: shown_number(ig.limit) for kind, ig in igs.items()}
+    latest = {kind: {"date": _day(ig.date), "value": shown_number(ig.value)} for kind, ig in igs.items()}
     projections = [
         {
             "kind": trend.kind,
             "from": latest[trend.kind],
             "crossing": trend.crossing.isoformat(),
-            "threshold": _value(trend.threshold),
-            "slope_per_year": _value(trend.slope_per_year),
+            "threshold": shown_number(trend.threshold),
+            "slope_per_year": shown_number(trend.slope_per_year),
         }
         for trend in facts.trends
         if trend.kind in IG_KINDS and trend.crossing is not None

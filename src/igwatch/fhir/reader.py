@@ -44,6 +44,18 @@ CLINICAL_TYPES: Final = frozenset(
 
 # --------------------------------------------------------------------------- whole inputs
 
+# JSON values that are never objects: they skip the Mapping ABC check, which is slow for them.
+_NOT_OBJECT_TYPES: Final = frozenset({type(None), str, int, float, bool, list})
+
+
+def is_object(value: object) -> TypeGuard[Mapping[str, Any]]:
+    """A JSON object: a dict, or any other mapping (the plain JSON values skip the ABC check)."""
+    if type(value) is dict:
+        return True
+    if type(value) in _NOT_OBJECT_TYPES:
+        return False
+    return isinstance(value, Mapping)
+
 
 def read_path(path: str | Path) -> bytes:
     """The bytes of an input file; a missing or unreadable file is refused, naming the path."""
@@ -119,10 +131,10 @@ def _flatten(obj: Mapping[str, Any], full_url: str | None, out: list[dict[str, A
         return
     if obj.get("resourceType") == "Bundle":
         for entry in _entries(obj):
-            if not _is_dict(entry):
+            if not is_object(entry):
                 continue
             resource = entry.get("resource")
-            if not _is_dict(resource) or not isinstance(resource.get("resourceType"), str):
+            if not is_object(resource) or not isinstance(resource.get("resourceType"), str):
                 continue
             _flatten(resource, _full_url_of(entry), out, depth + 1)
         return
@@ -130,10 +142,6 @@ def _flatten(obj: Mapping[str, Any], full_url: str | None, out: list[dict[str, A
     if full_url:
         resource[FULL_URL_KEY] = full_url
     out.append(resource)
-
-
-def _is_dict(value: object) -> TypeGuard[Mapping[str, Any]]:
-    return type(value) is dict or isinstance(value, Mapping)  # a dict skips the slower ABC check
 
 
 def _entries(bundle: Mapping[str, Any]) -> list[Any]:

@@ -20,7 +20,6 @@ from igwatch.fhir.ingest.values import (
     concept_label,
     get_path,
     has_code,
-    is_object,
     objects_in,
     parse_date,
 )
@@ -31,7 +30,7 @@ from igwatch.fhir.ingest.vocabulary import (
     ROUTE_CODES,
     medication_sets,
 )
-from igwatch.fhir.reader import MEDICATION_TYPES
+from igwatch.fhir.reader import MEDICATION_TYPES, is_object
 from igwatch.fhir.units import UnitError, quantity_value
 from igwatch.timeline import MedicationCategory, MedicationRecord, MedicationResource, Route
 

@@ -9,23 +9,12 @@ import re
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from datetime import date
 from functools import lru_cache
-from typing import Any, Final, TypeGuard
+from typing import Any, Final
 
 from igwatch.fhir import terminology as tx
 from igwatch.fhir.ingest.vocabulary import LAB_VALUESETS
+from igwatch.fhir.reader import is_object
 from igwatch.fhir.units import UnitError, UnitKind, quantity_value
-
-# JSON values that are never objects: they skip the Mapping ABC check, which is slow for them.
-_NOT_OBJECT_TYPES: Final = frozenset({type(None), str, int, float, bool, list})
-
-
-def is_object(value: object) -> TypeGuard[Mapping[str, Any]]:
-    # JSON objects are dicts; anything else that is not a plain JSON value takes the ABC check.
-    if type(value) is dict:
-        return True
-    if type(value) in _NOT_OBJECT_TYPES:
-        return False
-    return isinstance(value, Mapping)
 
 
 def as_object(value: object) -> Mapping[str, Any] | None:

@@ -48,6 +48,14 @@ CLINICAL_TYPES: Final = frozenset(
 _NOT_OBJECT_TYPES: Final = frozenset({type(None), str, int, float, bool, list})
 
 
+def as_str(value: object) -> str | None:
+    """A JSON string without its surrounding spaces; None for anything else or an empty one."""
+    if isinstance(value, str):
+        stripped = value.strip()
+        return stripped or None
+    return None
+
+
 def is_object(value: object) -> TypeGuard[Mapping[str, Any]]:
     """A JSON object: a dict, or any other mapping (the plain JSON values skip the ABC check)."""
     if type(value) is dict:
@@ -136,7 +144,7 @@ def _flatten(obj: Mapping[str, Any], full_url: str | None, out: list[dict[str, A
             resource = entry.get("resource")
             if not is_object(resource) or not isinstance(resource.get("resourceType"), str):
                 continue
-            _flatten(resource, _full_url_of(entry), out, depth + 1)
+            _flatten(resource, as_str(entry.get("fullUrl")), out, depth + 1)
         return
     resource = dict(obj)
     if full_url:
@@ -147,11 +155,6 @@ def _flatten(obj: Mapping[str, Any], full_url: str | None, out: list[dict[str, A
 def _entries(bundle: Mapping[str, Any]) -> list[Any]:
     entries = bundle.get("entry")
     return entries if isinstance(entries, list) else []
-
-
-def _full_url_of(entry: Mapping[str, Any]) -> str | None:
-    url = entry.get("fullUrl")
-    return (url.strip() or None) if isinstance(url, str) else None
 
 
 # --------------------------------------------------------------------------- streams
@@ -293,14 +296,11 @@ def type_and_id_of(resource: Mapping[str, Any]) -> tuple[str, str] | None:
     return (rtype, candidate) if FHIR_ID.fullmatch(candidate) else None
 
 
-def reference_text(ref: object) -> str | None:
-    if isinstance(ref, str):
-        text = ref
-    elif isinstance(ref, dict) and isinstance(ref.get("reference"), str):
-        text = ref["reference"]
-    else:
-        return None
-    return text.strip() or None
+def reference_text(reference: object) -> str | None:
+    """The target of a Reference object, or of a reference given as a bare string."""
+    if isinstance(reference, str):
+        return as_str(reference)
+    return as_str(reference.get("reference")) if is_object(reference) else None
 
 
 def type_and_id(reference: str) -> tuple[str, str] | None:

@@ -13,6 +13,7 @@ from typing import Any, Final
 
 from igwatch.fhir import terminology as tx
 from igwatch.fhir.ingest.vocabulary import LAB_VALUESETS
+from igwatch.fhir.reader import as_str as as_str  # the reader's, for every ingest module
 from igwatch.fhir.reader import is_object
 from igwatch.fhir.units import UnitError, UnitKind, quantity_value
 
@@ -33,13 +34,6 @@ def objects_in(value: object) -> Iterator[Mapping[str, Any]]:
     for item in as_list(value):
         if is_object(item):
             yield item
-
-
-def as_str(value: object) -> str | None:
-    if isinstance(value, str):
-        stripped = value.strip()
-        return stripped or None
-    return None
 
 
 def as_number(value: object) -> float | None:

@@ -12,6 +12,7 @@ from igwatch.fhir.ingest.medications import MedicationReader
 from igwatch.fhir.ingest.observations import ObservationReader
 from igwatch.fhir.ingest.service_requests import ServiceRequestReader
 from igwatch.fhir.reader import parse_input, read_path
+from igwatch.gc_pause import collector_paused
 from igwatch.timeline import Timeline
 
 
@@ -19,11 +20,12 @@ class TimelineBuilder(ObservationReader, ConditionReader, MedicationReader, Serv
     """Walks the input once; each resource goes to its type's reader."""
 
     def build(self) -> Timeline:
-        for resource, key in zip(self.resources, self._keys, strict=True):
+        for position, resource in enumerate(self.resources):
             rtype = resource.get("resourceType")
             handler = _HANDLERS.get(rtype) if isinstance(rtype, str) else None
             if handler is None:
                 continue
+            key = self.record_key_of(position)
             if key in self._seen:
                 continue
             if not self.about_patient(resource):
@@ -44,6 +46,7 @@ _HANDLERS: Final[dict[str, Callable[[TimelineBuilder, Mapping[str, Any], str], N
 }
 
 
+@collector_paused()
 def build_timeline(resources: list[dict[str, Any]], patient_id: str | None = None) -> Timeline:
     """The :class:`Timeline` of the one patient in ``resources`` (or the one ``patient_id`` names).
 

@@ -20,15 +20,18 @@ class BuilderCore:
 
     def __init__(self, resources: list[dict[str, Any]], patient_id: str | None) -> None:
         self.resources = [r for r in resources if type(r) is dict or isinstance(r, Mapping)]
-        # One pass reads each resource's type, id and fullUrl for both the index and its key.
+        # One pass reads each resource's type, id and fullUrl, for the index and for its key
+        # (made only for the records a reader reads, in :meth:`record_key_of`).
         self.index = ResourceIndex()
-        self._keys: list[str] = []
-        for position, resource in enumerate(self.resources, start=1):
-            rtype = as_str(resource.get("resourceType"))
-            rid = as_str(resource.get("id"))
-            url = as_str(resource.get(FULL_URL_KEY))
-            self.index.add(resource, rtype, rid, url)
-            self._keys.append(record_key(rtype, rid, url, position))
+        self._names: list[tuple[str | None, str | None, str | None]] = []
+        for resource in self.resources:
+            names = (
+                as_str(resource.get("resourceType")),
+                as_str(resource.get("id")),
+                as_str(resource.get(FULL_URL_KEY)),
+            )
+            self.index.add(resource, *names)
+            self._names.append(names)
         patients = patients_in(self.resources)
         self.patient_resource = choose_patient(patients, patient_id)
         self.single_patient = len(patients) == 1
@@ -40,6 +43,10 @@ class BuilderCore:
         self.timeline = Timeline(patient=self._patient())
         self._seen: set[str] = set()
         self._ref_cache: dict[str, bool] = {}
+
+    def record_key_of(self, position: int) -> str:
+        """The key of the record at ``position`` (0-based) of :attr:`resources`."""
+        return record_key(*self._names[position], position + 1)
 
     def issue(self, severity: IssueSeverity, code: str, message: str, resource: str | None) -> None:
         self.timeline.data_issues.append(DataIssue(severity, code, message, resource))

@@ -25,6 +25,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from igwatch import __version__
 from igwatch.cdshooks.routes import build_router, install_error_handlers
+from igwatch.fhir.terminology import get_terminology
+from igwatch.gc_tuning import tune_for_server
+from igwatch.knowledge.catalog import knowledge
 from igwatch.server_guards import ErrorBarrier, LogBudget, RequestBodyLimit
 from igwatch.settings import ServerSettings
 from igwatch.store import AuditQueue, Database
@@ -136,6 +139,10 @@ def create_app(settings: ServerSettings) -> FastAPI:
             log.warning("INSECURE: --insecure-dev-no-auth: CDS Hooks calls are answered without any token")
         elif verifier is None:
             log.warning("no trusted CDS clients configured (--cds-clients): every CDS Hooks call gets 401")
+        # What every request reads is loaded now, then kept out of the collector's way.
+        get_terminology()
+        knowledge()
+        tune_for_server()
         try:
             yield
         finally:

@@ -22,7 +22,6 @@ from igwatch.cdshooks.models import SUMMARY_MAX, HookRequest
 from igwatch.engine import assess
 from igwatch.errors import IgwatchError, InputRefused
 from igwatch.fhir.ingest import build_timeline, resources_from_json
-from igwatch.gc_pause import collector_paused
 from igwatch.knowledge.catalog import knowledge
 from igwatch.knowledge.profile import Profile
 from igwatch.rules.orders import UNNAMED_DRAFT, OrderContext, judge_orders
@@ -77,7 +76,6 @@ class PrefetchUnavailable(IgwatchError):
 # --------------------------------------------------------------------------- request
 
 
-@collector_paused()
 def parse_request(request: Any) -> HookRequest:
     """The request validated as CDS Hooks; anything else is refused with where it went wrong."""
     if not isinstance(request, dict):
@@ -405,7 +403,6 @@ def order_cards(
 # --------------------------------------------------------------------------- answer
 
 
-@collector_paused()
 def answer_request(
     request: HookRequest,
     as_of: date,

@@ -50,7 +50,6 @@ from igwatch.cdshooks.models import (
     Service,
 )
 from igwatch.errors import IgwatchError, InputRefused
-from igwatch.gc_pause import collector_paused
 from igwatch.server_guards import LogBudget
 from igwatch.settings import ServerSettings
 from igwatch.store import has_patient
@@ -269,11 +268,6 @@ def _too_slow(request: Request) -> JSONResponse:
     )
 
 
-@collector_paused()
-def _read_json(body: bytes) -> Any:
-    return json.loads(body)
-
-
 async def _json_object(request: Request) -> dict[str, Any] | JSONResponse:
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
@@ -287,7 +281,7 @@ async def _json_object(request: Request) -> dict[str, Any] | JSONResponse:
         chunks.append(chunk)
     body = b"".join(chunks)
     try:
-        data = await off_the_loop(request, _read_json, body)
+        data = await off_the_loop(request, json.loads, body)
     except (ValueError, UnicodeDecodeError) as error:
         where = (
             f" at line {error.lineno} column {error.colno}" if isinstance(error, json.JSONDecodeError) else ""

@@ -24,7 +24,7 @@ from typing import IO, Any, Final, TypeGuard, cast
 
 from igwatch.errors import InputRefused
 from igwatch.fhir.inflate import TooLarge, bounded_lines, inflate_document
-from igwatch.gc_pause import collector_paused
+from igwatch.gc_tuning import collector_paused
 
 #: Key under which :func:`parse_input` keeps a resource's Bundle ``entry.fullUrl``.
 FULL_URL_KEY: Final = "__igwatch_fullUrl"

@@ -12,7 +12,7 @@ from igwatch.fhir.ingest.medications import MedicationReader
 from igwatch.fhir.ingest.observations import ObservationReader
 from igwatch.fhir.ingest.service_requests import ServiceRequestReader
 from igwatch.fhir.reader import parse_input, read_path
-from igwatch.gc_pause import collector_paused
+from igwatch.gc_tuning import collector_paused
 from igwatch.timeline import Timeline
 
 

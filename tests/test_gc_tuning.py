@@ -1,4 +1,5 @@
-"""The collector pause: counted across threads, and it leaves the collector as it found it."""
+"""The collector pause (counted across threads, leaving the collector as it found it) and the
+server's tuning."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from igwatch import gc_pause
+from igwatch import gc_tuning
 from igwatch.fhir.reader import parse_input
 
 
@@ -21,13 +22,13 @@ def collector_enabled() -> Iterator[None]:
 
 
 def test_the_collector_is_off_inside_and_on_again_after() -> None:
-    with gc_pause.collector_paused():
+    with gc_tuning.collector_paused():
         assert not gc.isenabled()
     assert gc.isenabled()
 
 
 def test_overlapping_pauses_end_with_the_last() -> None:
-    first, second = gc_pause.collector_paused(), gc_pause.collector_paused()
+    first, second = gc_tuning.collector_paused(), gc_tuning.collector_paused()
     first.__enter__()
     second.__enter__()
     first.__exit__(None, None, None)
@@ -38,13 +39,13 @@ def test_overlapping_pauses_end_with_the_last() -> None:
 
 def test_a_collector_disabled_before_stays_disabled() -> None:
     gc.disable()
-    with gc_pause.collector_paused():
+    with gc_tuning.collector_paused():
         pass
     assert not gc.isenabled()
 
 
 def test_an_error_inside_still_ends_the_pause() -> None:
-    with pytest.raises(ValueError), gc_pause.collector_paused():
+    with pytest.raises(ValueError), gc_tuning.collector_paused():
         raise ValueError("boom")
     assert gc.isenabled()
 
@@ -72,11 +73,11 @@ def test_reading_on_many_threads_leaves_the_collector_on() -> None:
 def test_young_objects_are_still_collected_while_pauses_overlap_without_end(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(gc_pause, "COLLECT_YOUNG_AFTER", 100)
-    outer = gc_pause.collector_paused()
+    monkeypatch.setattr(gc_tuning, "COLLECT_YOUNG_AFTER", 100)
+    outer = gc_tuning.collector_paused()
     outer.__enter__()
     try:
-        with gc_pause.collector_paused():
+        with gc_tuning.collector_paused():
             garbage = [[] for _ in range(1000)]
             for a, b in itertools.pairwise(garbage):
                 a.append(b)
@@ -85,3 +86,16 @@ def test_young_objects_are_still_collected_while_pauses_overlap_without_end(
         assert gc.get_count()[0] < 100  # the leaving reader collected the young generation
     finally:
         outer.__exit__(None, None, None)
+
+
+def test_a_server_freezes_what_it_loaded_and_collects_the_young_less_often() -> None:
+    before = gc.get_threshold()
+    kept = [[n] for n in range(1000)]  # loaded at start-up, alive for the server's life
+    try:
+        gc_tuning.tune_for_server()
+        assert gc.get_threshold()[0] == gc_tuning.SERVER_YOUNG_THRESHOLD
+        assert gc.get_threshold()[1:] == before[1:]
+        assert gc.get_freeze_count() >= len(kept)
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)

@@ -1,4 +1,5 @@
-"""Pausing Python's cyclic garbage collector while a FHIR document is read and assessed.
+"""Python's cyclic garbage collector, set for igwatch's work: paused while a FHIR document is
+read (:func:`collector_paused`), and tuned once for a long-running server (:func:`tune_for_server`).
 
 Reading a record builds tens of thousands of dicts and lists that all stay alive until the
 answer is given. The cyclic collector runs every 700 new containers and walks the young ones
@@ -51,3 +52,20 @@ def collector_paused() -> Iterator[None]:
                     gc.enable()
             elif gc.get_count()[0] > COLLECT_YOUNG_AFTER:
                 gc.collect(0)
+
+
+#: The server's young-generation threshold (Python's default is 700): one CDS Hooks request makes
+#: tens of thousands of containers, all freed by reference counting when it is answered.
+SERVER_YOUNG_THRESHOLD: Final = 20_000
+
+
+def tune_for_server() -> None:
+    """Once a server process has loaded what it keeps (modules, value sets, the catalog), move
+    it all out of the collector's sight (:func:`gc.freeze`) and collect the young generation less
+    often. Otherwise every full collection walks the whole loaded terminology again, and the
+    requests that happen to pay for one make the slow tail (``benchmarks/cds_hooks.py``: p99 355 →
+    225 ms at one worker, CPU per request 12.8 → 11.0 ms)."""
+    gc.collect()
+    gc.freeze()
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(SERVER_YOUNG_THRESHOLD, middle, old)

@@ -50,6 +50,7 @@ from igwatch.cdshooks.models import (
     Service,
 )
 from igwatch.errors import IgwatchError, InputRefused
+from igwatch.fhir.reader import parse_json
 from igwatch.server_guards import LogBudget
 from igwatch.settings import ServerSettings
 from igwatch.store import has_patient
@@ -281,7 +282,7 @@ async def _json_object(request: Request) -> dict[str, Any] | JSONResponse:
         chunks.append(chunk)
     body = b"".join(chunks)
     try:
-        data = await off_the_loop(request, json.loads, body)
+        data = await off_the_loop(request, parse_json, body)
     except (ValueError, UnicodeDecodeError) as error:
         where = (
             f" at line {error.lineno} column {error.colno}" if isinstance(error, json.JSONDecodeError) else ""

@@ -38,6 +38,7 @@ from igwatch.fhir.reader import (
     ndjson_file,
     ndjson_records,
     parse_input,
+    parse_json,
     patient_of,
     read_path,
     type_and_id,
@@ -399,7 +400,7 @@ def _own_rows(db: Database, patient_id: str) -> list[tuple[str, str | None]]:
 def patient_resources(db: Database, patient_id: str) -> list[dict[str, Any]]:
     """The stored resources about one patient (their Patient first when loaded first), as FHIR
     JSON; empty for an unknown patient."""
-    return [json.loads(text) for text, _url in _own_rows(db, patient_id)]
+    return [parse_json(text.encode()) for text, _url in _own_rows(db, patient_id)]
 
 
 def _references(value: object, out: set[str]) -> None:
@@ -422,7 +423,7 @@ def patient_timeline(db: Database, patient_id: str) -> Timeline:
             raise PatientNotFound(f"patient {patient_id}: not in the database")
     resources: list[dict[str, Any]] = []
     for text, url in _own_rows(db, patient_id):
-        resource = json.loads(text)
+        resource = parse_json(text.encode())
         if url:
             resource[FULL_URL_KEY] = url
         resources.append(resource)
@@ -453,7 +454,7 @@ def patient_timeline(db: Database, patient_id: str) -> Timeline:
                     if rtype in CLINICAL_TYPES:
                         # Another record without a patient is not this patient's lab or condition.
                         continue
-                    resource = json.loads(text)
+                    resource = parse_json(text.encode())
                     if url:
                         resource[FULL_URL_KEY] = url
                     shared.append(resource)

@@ -138,6 +138,12 @@ def parse_input(data: bytes, source: str) -> list[dict[str, Any]]:
 def _parse_ndjson(lines: list[bytes], source: str) -> list[dict[str, Any]]:
     """The resources of NDJSON text already refused as one JSON document. Written for speed: it
     reads every record of a real export, so plain checks stand in for the shared helpers."""
+
+    def refused(number: int, problem: str) -> InputRefused:
+        if _records_in(lines) <= 1:  # one line, and not JSON as a whole either
+            return InputRefused(f"{source}: not valid JSON")
+        return InputRefused(f"{source} line {number}: {problem}")
+
     resources: list[dict[str, Any]] = []
     records = 0
     for number, line in enumerate(lines, start=1):
@@ -147,24 +153,18 @@ def _parse_ndjson(lines: list[bytes], source: str) -> list[dict[str, Any]]:
         try:
             obj = parse_json(line)
         except (ValueError, RecursionError):  # ValueError covers JSONDecodeError and over-long integers
-            if _records_in(lines) <= 1:
-                raise InputRefused(f"{source}: not valid JSON") from None
-            raise InputRefused(f"{source} line {number}: not valid JSON") from None
+            raise refused(number, "not valid JSON") from None
         if type(obj) is not dict:
-            if _records_in(lines) <= 1:
-                raise InputRefused(f"{source}: not valid JSON") from None
-            raise InputRefused(f"{source} line {number}: not a JSON object")
+            raise refused(number, "not a JSON object")
         rtype = obj.get("resourceType")
         if type(rtype) is not str:
-            if _records_in(lines) <= 1:
-                raise InputRefused(f"{source}: not valid JSON") from None
-            raise InputRefused(f"{source} line {number}: no resourceType")
+            raise refused(number, "no resourceType")
         if rtype == "Bundle":
             resources.extend(resources_from_json(obj))
         else:
             resources.append(obj)
     if records <= 1:
-        raise InputRefused(f"{source}: not valid JSON")  # one line, and not JSON as a whole either
+        raise InputRefused(f"{source}: not valid JSON")
     if not resources:
         raise InputRefused(f"{source}: no resources")
     return resources

@@ -14,7 +14,8 @@ carries a fresh ES384 token (its own ``jti``) minted by the client, so the serve
 cost is inside the measured latency (the client's signing cost is on the same two-core machine).
 The client shares the machine's cores with the server: its own CPU time is recorded beside each
 measurement (``client_cpu_cores``: CPU seconds per second, so 0.5 is half a core taken from the
-server). The cost of one verification, in process, is measured too. Results, with the machine
+server), and so is the server's, its workers included (``server_cpu_cores``,
+``server_cpu_ms_per_request``). The cost of one verification, in process, is measured too. Results, with the machine
 and the date, go to benchmarks/results/cds_hooks.json.
 
     .venv/bin/python benchmarks/cds_hooks.py [--seconds 20] [--concurrency 16] [--workers 1,2,4] [--no-auth-phase]

@@ -44,6 +44,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
 from assess import AS_OF, typical_patient
+from proctree import tree_cpu_seconds
 
 from igwatch.cdshooks.cards import PREFETCH_KEYS
 from igwatch.cdshooks.devkeys import mint_token, public_jwk
@@ -197,28 +198,6 @@ def _request_bytes(method: str, port: int, path: str, body: bytes, token: str | 
     return ("\r\n".join(head) + "\r\n\r\n").encode() + body
 
 
-def _tree_cpu_seconds(pid: int) -> float:
-    """CPU seconds (user + system) of a process and all its descendants, from /proc."""
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    total, todo = 0.0, [pid]
-    ticks = os.sysconf("SC_CLK_TCK")
-    while todo:
-        current = todo.pop()
-        todo.extend(children.get(current, []))
-        try:
-            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / ticks
-    return total
-
-
 async def _load(
     make_request: Callable[[], bytes],
     port: int,
@@ -247,11 +226,11 @@ async def _load(
                 if status != 200:
                     errors += 1
 
-        cpu_before, server_before = time.process_time(), _tree_cpu_seconds(server_pid)
+        cpu_before, server_before = time.process_time(), tree_cpu_seconds(server_pid)
         await asyncio.gather(*(worker(c) for c in connections))
         elapsed = time.perf_counter() - start
         client_cpu = time.process_time() - cpu_before
-        server_cpu = _tree_cpu_seconds(server_pid) - server_before
+        server_cpu = tree_cpu_seconds(server_pid) - server_before
     finally:
         for connection in connections:
             connection.close()
